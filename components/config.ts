@@ -1,0 +1,258 @@
+// The stack config of a zombie fleet: one zod schema is the truth for types, defaults and cross-field rules.
+// PURE: no Pulumi import. Loaders live in config-load.ts; error formatting in config-errors.ts.
+import { z } from "zod";
+import { parseDuration } from "./duration";
+
+/** Config keys under the `zombie-fleet:` namespace, in the order operators read them. */
+export const CONFIG_KEYS = [
+  "release", "rollout", "drain", "verify", "ssh", "tailscale", "units", "env", "secrets", "workers",
+] as const;
+
+/** Stands in for a `secure:` value that cannot be decrypted offline (the plan CLI). */
+export const OPAQUE_SECRET = "[secret]";
+
+// Signals `systemctl kill -s` accepts that make sense for a drain (signal(7)).
+export const DRAIN_SIGNALS = ["SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"] as const;
+
+// Keys zombied reads as secrets (facts/zombied.md) and names that look like one: these belong in `secrets`.
+const KNOWN_SECRET_KEYS = new Set([
+  "DATABASE_URL_WORKER", "REDIS_URL_WORKER", "GITHUB_APP_PRIVATE_KEY", "ENCRYPTION_MASTER_KEY",
+]);
+const SECRET_LOOKING_KEY = /(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|MASTER_KEY|API_KEY|_DSN)$/;
+
+export function looksSecret(key: string): boolean {
+  return KNOWN_SECRET_KEYS.has(key) || SECRET_LOOKING_KEY.test(key);
+}
+
+const duration = z.string().transform((text, ctx) => {
+  const seconds = parseDuration(text);
+  if (seconds === undefined) {
+    ctx.addIssue({ code: "custom", message: 'must be a duration like "90s", "5m" or "1h"' });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const PERCENT = /^(\d{1,3})%$/;
+/** A batch size: a positive integer, or a percentage of the fleet like "25%". */
+const batchSize = z.unknown().superRefine((value, ctx) => {
+  const percent = typeof value === "string" ? PERCENT.exec(value) : null;
+  const ok = typeof value === "number"
+    ? Number.isInteger(value) && value >= 1
+    : percent !== null && Number(percent[1]) >= 1 && Number(percent[1]) <= 100;
+  if (!ok) ctx.addIssue({ code: "custom", message: 'must be a positive integer or a percentage from "1%" to "100%"' });
+}).transform((value) => value as BatchSize);
+export type BatchSize = number | string;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters (a sha256 digest)");
+const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL");
+const artifact = z.strictObject({ url: httpUrl, sha256 });
+
+const release = z.strictObject({
+  version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, "must be a release name of letters, digits and . _ + - (a directory name)"),
+  worker: artifact,
+  executor: artifact,
+});
+
+const rollout = z.strictObject({
+  canary: z.string().optional(),
+  canaryRuns: z.number().int().min(1, "must be at least 1").default(3),
+  canaryDeadline: duration.default("15m"),
+  onCanaryShortfall: z.enum(["fail", "proceed"]).default("fail"),
+  waves: z.array(batchSize).min(1, "must list at least one wave size").default([1, 2, "50%"]),
+  maxUnavailable: batchSize.default("25%"),
+  minHealthyTime: duration.default("30s"),
+  drainDeadline: duration.default("6m"),
+  onDrainDeadline: z.enum(["fail", "proceed"]).default("fail"),
+  autoRevert: z.boolean().default(true),
+  keepReleases: z.number().int().min(2, "must be at least 2 (the current release and one to revert to)").default(3),
+});
+
+const drain = z.strictObject({
+  signal: z.enum(DRAIN_SIGNALS, { message: `must be one of ${DRAIN_SIGNALS.join(", ")}` }).default("SIGUSR1"),
+  completeLog: z.string().min(1, "must not be empty").default("drain complete, 0 active runs"),
+});
+
+const counters = z.strictObject({
+  sessions: z.string().default("sessions_created_total"),
+  failures: z.string().default("failures_total"),
+  oomKills: z.string().default("oom_kills_total"),
+  landlockDenials: z.string().default("landlock_denials_total"),
+});
+
+const verify = z.strictObject({
+  command: z.string().min(1, "must not be empty").default("zombied doctor worker"),
+  // `{host}` is replaced by the worker's address, for builds that serve metrics per host.
+  metricsUrl: httpUrl.optional(),
+  counters: counters.default(counters.parse({})),
+  errorPattern: z.string().min(1).default("level=error|error_code="),
+});
+
+const ssh = z.strictObject({
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("root"),
+  port: z.number().int().min(1).max(65535).default(22),
+  privateKey: z.string().min(1, "must not be empty").optional(),
+  hostKeys: z.record(z.string(), z.string().min(1)).default({}),
+  dialErrorLimit: z.number().int().min(1).max(100).default(10),
+});
+
+const tailscale = z.strictObject({
+  enabled: z.boolean().default(true),
+  tags: z.array(z.string().regex(/^tag:[a-z0-9-]+$/, 'must look like "tag:zombie-worker"')).min(1).default(["tag:zombie-worker"]),
+  // The auth key only has to live until the host joined.
+  keyExpiry: duration.default("1h"),
+});
+
+const units = z.strictObject({
+  // Restart the worker whenever the executor restarts on its own (systemd.unit(5) PartOf=).
+  workerPartOfExecutor: z.boolean().default(false),
+});
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envMap = z.record(
+  z.string().regex(ENV_KEY, "must be a shell-style variable name"),
+  z.union([z.string(), z.number(), z.boolean()]).transform(String),
+);
+
+const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const ovhOrder = z.strictObject({
+  plan: z.string().min(1),
+  datacenter: z.string().min(1),
+  os: z.string().min(1),
+  subsidiary: z.string().regex(/^[A-Z]{2}$/, 'must be an OVH subsidiary like "CA" or "FR"').default("CA"),
+  range: z.string().optional(),
+  options: z.array(z.string()).default([]),
+  duration: z.string().regex(/^P\d+[MY]$/, 'must be an ISO duration like "P1M"').default("P1M"),
+});
+const ovhSource = z.strictObject({
+  serviceName: z.string().min(1).optional(),
+  order: ovhOrder.optional(),
+  // Adopted servers are never wiped; this asks for exactly one reinstall with this OS template.
+  reinstall: z.strictObject({ os: z.string().min(1) }).optional(),
+  // A monthly bare-metal contract is never cancelled by a `pulumi destroy` unless the worker says so.
+  cancelServiceOnDestroy: z.boolean().default(false),
+});
+const worker = z.strictObject({
+  name: z.string().regex(HOSTNAME, "must be a lowercase hostname label (a-z, 0-9, -; at most 63)"),
+  ovh: ovhSource.optional(),
+  host: z.strictObject({ address: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be an IP address or DNS name") }).optional(),
+  canary: z.boolean().default(false),
+  hold: z.union([z.boolean(), z.string().min(1)]).default(false),
+});
+
+export const fleetSchema = z.strictObject({
+  release,
+  rollout: rollout.default(rollout.parse({})),
+  drain: drain.default(drain.parse({})),
+  verify: verify.default(verify.parse({})),
+  ssh: ssh.default(ssh.parse({})),
+  tailscale: tailscale.default(tailscale.parse({})),
+  units: units.default(units.parse({})),
+  env: envMap.default({}),
+  secrets: envMap.default({}),
+  workers: z.array(worker).min(1, "must list at least one worker"),
+}).superRefine(crossFieldRules);
+
+type Parsed = z.output<typeof fleetSchema>;
+type ParsedWorker = Parsed["workers"][number];
+
+/** Where a worker's host comes from. */
+export type HostSource =
+  | { kind: "adopt"; serviceName: string; reinstallOs?: string; cancelServiceOnDestroy: boolean }
+  | { kind: "order"; order: z.output<typeof ovhOrder>; cancelServiceOnDestroy: boolean }
+  | { kind: "existing"; address: string };
+
+export interface WorkerConfig {
+  name: string;
+  source: HostSource;
+  canary: boolean;
+  /** Why this worker is held out of rollouts, or undefined when it takes part. */
+  hold?: string;
+}
+
+export type FleetConfig = Omit<Parsed, "workers"> & { workers: WorkerConfig[] };
+export type RolloutPolicy = FleetConfig["rollout"];
+
+function crossFieldRules(cfg: Parsed, ctx: z.core.$RefinementCtx<Parsed>): void {
+  const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+  const names = new Map<string, number>();
+  cfg.workers.forEach((w, i) => {
+    if (names.has(w.name)) problem(["workers", i, "name"], `duplicates workers[${names.get(w.name)}].name`);
+    else names.set(w.name, i);
+    workerSourceRules(w, (path, msg) => problem(["workers", i, ...path], msg));
+  });
+  const canaries = cfg.workers.flatMap((w, i) => (w.canary ? [i] : []));
+  if (canaries.length > 1) problem(["workers", canaries[1], "canary"], `only one worker can be the canary (workers[${canaries[0]}] is already)`);
+  if (cfg.rollout.canary !== undefined) {
+    const i = names.get(cfg.rollout.canary);
+    if (i === undefined) problem(["rollout", "canary"], "must name a worker in workers");
+    else if (cfg.workers[i].hold !== false) problem(["rollout", "canary"], "names a held worker; a held worker cannot be the canary");
+    if (canaries.length && cfg.workers[canaries[0]].name !== cfg.rollout.canary) {
+      problem(["workers", canaries[0], "canary"], "disagrees with rollout.canary; set the canary in one place");
+    }
+  }
+  for (const name of Object.keys(cfg.ssh.hostKeys)) {
+    if (!names.has(name)) problem(["ssh", "hostKeys", name], "names no worker in workers");
+  }
+  for (const key of Object.keys(cfg.env)) {
+    if (key in cfg.secrets) problem(["env", key], "is also set in secrets; keep each key in one place");
+    else if (looksSecret(key)) problem(["env", key], "looks like a secret; move it to secrets (pulumi config set --secret --path 'secrets." + key + "')");
+  }
+  drainCoversRunTimeout(cfg, problem);
+  wavesWithinCap(cfg, problem);
+}
+
+function workerSourceRules(w: ParsedWorker, problem: (path: (string | number)[], message: string) => void): void {
+  if ((w.ovh === undefined) === (w.host === undefined)) {
+    problem([], "must have exactly one of ovh (an OVH server) or host (an existing host)");
+    return;
+  }
+  if (w.ovh && (w.ovh.serviceName === undefined) === (w.ovh.order === undefined)) {
+    problem(["ovh"], "must have exactly one of serviceName (adopt a server) or order (order a new one)");
+  }
+  if (w.ovh?.order && w.ovh.reinstall) {
+    problem(["ovh", "reinstall"], "only applies to an adopted server (ovh.serviceName); an ordered one is installed with order.os");
+  }
+}
+
+function drainCoversRunTimeout(cfg: Parsed, problem: (path: (string | number)[], m: string) => void): void {
+  const raw = cfg.env.RUN_TIMEOUT_MS;
+  if (raw === undefined) return;
+  if (!/^\d+$/.test(raw)) {
+    problem(["env", "RUN_TIMEOUT_MS"], "must be a whole number of milliseconds");
+  } else if (cfg.rollout.drainDeadline * 1000 < Number(raw)) {
+    problem(["rollout", "drainDeadline"], `must be at least env.RUN_TIMEOUT_MS (${raw} ms), or a run still inside its timeout is cut by the drain`);
+  }
+}
+
+function wavesWithinCap(cfg: Parsed, problem: (path: (string | number)[], m: string) => void): void {
+  const cap = resolveBatch(cfg.rollout.maxUnavailable, cfg.workers.length);
+  cfg.rollout.waves.forEach((size, i) => {
+    if (typeof size === "number" && size > cap) {
+      problem(["rollout", "waves", i], `is larger than rollout.maxUnavailable (${cfg.rollout.maxUnavailable} = ${cap} of ${cfg.workers.length} workers)`);
+    }
+  });
+}
+
+/** A batch size resolved against a host count: Ansible `serial` rules (percent rounds down, at least 1). */
+export function resolveBatch(size: BatchSize, total: number): number {
+  if (typeof size === "number") return size;
+  const percent = Number(PERCENT.exec(size)?.[1] ?? 100);
+  return Math.max(1, Math.floor((total * percent) / 100));
+}
+
+/** Turns a schema-valid worker entry into its explicit host source. */
+export function toWorkerConfig(w: ParsedWorker): WorkerConfig {
+  const hold = w.hold === false ? undefined : w.hold === true ? "held in config" : w.hold;
+  return { name: w.name, canary: w.canary, hold, source: hostSource(w) };
+}
+
+function hostSource(w: ParsedWorker): HostSource {
+  if (w.host) return { kind: "existing", address: w.host.address };
+  const ovh = w.ovh!;
+  if (ovh.order) return { kind: "order", order: ovh.order, cancelServiceOnDestroy: ovh.cancelServiceOnDestroy };
+  return {
+    kind: "adopt", serviceName: ovh.serviceName!, reinstallOs: ovh.reinstall?.os,
+    cancelServiceOnDestroy: ovh.cancelServiceOnDestroy,
+  };
+}

@@ -1,0 +1,128 @@
+// The rollout plan: which hosts go in which wave, which steps each runs, and how long it may take at worst.
+// PURE and deterministic: the program realises it as resources, the CLI prints it, tests compare both to it.
+import { FleetConfig, HostSource, resolveBatch } from "./config";
+
+/** The remote steps of a host's rollout chain, in order. */
+export const ROLLOUT_STEPS = ["drain", "stop", "deploy", "restart-executor", "start-worker", "verify"] as const;
+export type StepName = (typeof ROLLOUT_STEPS)[number] | "canary-gate";
+
+/** Bounds of the steps that have no deadline in config (seconds); every wait in the scripts uses these. */
+export const STEP_BOUNDS = {
+  stop: 60,
+  deploy: 600,
+  "restart-executor": 60,
+  "start-worker": 60,
+  verifyCommand: 60,
+} as const;
+
+export interface HostPlan {
+  name: string;
+  wave: number;
+  canary: boolean;
+  source: HostSource["kind"];
+  steps: StepName[];
+}
+
+export interface WavePlan {
+  index: number;
+  hosts: string[];
+  /** The step every host of the next wave waits for. */
+  gate: "canary-gate" | "verify";
+  /** Worst case for this wave, in seconds: every deadline of its slowest host spent in full. */
+  worstCaseSeconds: number;
+}
+
+export interface RolloutPlan {
+  release: string;
+  canary: string | null;
+  waves: WavePlan[];
+  hosts: Record<string, HostPlan>;
+  held: { name: string; reason: string }[];
+  /** Largest number of workers out of service at once. */
+  maxUnavailable: number;
+  estimate: { worstCaseSeconds: number };
+  warnings: string[];
+}
+
+export function planRollout(config: FleetConfig): RolloutPlan {
+  const active = config.workers.filter((w) => w.hold === undefined);
+  const held = config.workers.filter((w) => w.hold !== undefined).map((w) => ({ name: w.name, reason: w.hold! }));
+  const cap = resolveBatch(config.rollout.maxUnavailable, config.workers.length);
+  const canaryName = active.length > 1 ? chooseCanary(config, active.map((w) => w.name)) : null;
+  const rest = active.filter((w) => w.name !== canaryName).map((w) => w.name);
+  const groups = [...(canaryName ? [[canaryName]] : []), ...batches(rest, config.rollout.waves, active.length, cap)];
+  const waves = groups.map((hosts, index) => {
+    const gate = hosts[0] === canaryName ? "canary-gate" as const : "verify" as const;
+    return { index, hosts, gate, worstCaseSeconds: waveWorstCase(config, gate) };
+  });
+  const hosts: Record<string, HostPlan> = {};
+  for (const wave of waves) {
+    for (const name of wave.hosts) {
+      const worker = active.find((w) => w.name === name)!;
+      const steps: StepName[] = [...ROLLOUT_STEPS, ...(name === canaryName ? ["canary-gate" as const] : [])];
+      hosts[name] = { name, wave: wave.index, canary: name === canaryName, source: worker.source.kind, steps };
+    }
+  }
+  return {
+    release: config.release.version,
+    canary: canaryName,
+    waves,
+    hosts,
+    held,
+    maxUnavailable: cap,
+    estimate: { worstCaseSeconds: waves.reduce((sum, w) => sum + w.worstCaseSeconds, 0) },
+    warnings: planWarnings(config, active.length, held, cap),
+  };
+}
+
+function chooseCanary(config: FleetConfig, activeNames: string[]): string {
+  return config.rollout.canary ?? config.workers.find((w) => w.canary)?.name ?? activeNames[0];
+}
+
+/** Ansible `serial` semantics: each entry is a batch size, the last one repeats; every batch is capped. */
+function batches(hosts: string[], sizes: (number | string)[], fleetSize: number, cap: number): string[][] {
+  const out: string[][] = [];
+  for (let i = 0, at = 0; at < hosts.length; i++) {
+    const size = Math.min(resolveBatch(sizes[Math.min(i, sizes.length - 1)], fleetSize), cap);
+    out.push(hosts.slice(at, at + size));
+    at += size;
+  }
+  return out;
+}
+
+/** Seconds each step may take before it fails, from config deadlines and STEP_BOUNDS. */
+export function stepBudgets(config: FleetConfig): Record<StepName, number> {
+  const r = config.rollout;
+  return {
+    drain: r.drainDeadline,
+    stop: STEP_BOUNDS.stop,
+    deploy: STEP_BOUNDS.deploy,
+    "restart-executor": STEP_BOUNDS["restart-executor"],
+    "start-worker": STEP_BOUNDS["start-worker"],
+    // With autoRevert a failed verify restarts both units on the previous release and checks them again.
+    verify: (STEP_BOUNDS.verifyCommand + r.minHealthyTime) * (r.autoRevert ? 2 : 1),
+    "canary-gate": r.canaryDeadline,
+  };
+}
+
+function waveWorstCase(config: FleetConfig, gate: WavePlan["gate"]): number {
+  const budget = stepBudgets(config);
+  const chain = ROLLOUT_STEPS.reduce((sum, step) => sum + budget[step], 0);
+  return chain + (gate === "canary-gate" ? budget["canary-gate"] : 0);
+}
+
+function planWarnings(config: FleetConfig, activeCount: number, held: RolloutPlan["held"], cap: number): string[] {
+  const warnings: string[] = [];
+  if (activeCount === 1) warnings.push("a single worker has no canary protection: a bad release takes the whole fleet down");
+  if (activeCount === 0) warnings.push("every worker is held: this rollout changes no host");
+  for (const h of held) warnings.push(`${h.name} is held (${h.reason}): it keeps its current release`);
+  config.rollout.waves.forEach((size, i) => {
+    if (typeof size === "string" && resolveBatch(size, activeCount) > cap) {
+      warnings.push(`rollout.waves[${i}] (${size}) is capped at ${cap} host(s) by rollout.maxUnavailable (${config.rollout.maxUnavailable})`);
+    }
+  });
+  if (config.verify.metricsUrl === undefined && activeCount > 1) {
+    warnings.push("verify.metricsUrl is not set: the canary gate can only watch the logs, not the run counters");
+  }
+  return warnings;
+}
