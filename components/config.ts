@@ -92,6 +92,8 @@ const ssh = z.strictObject({
   user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("root"),
   port: z.number().int().min(1).max(65535).default(22),
   privateKey: z.string().min(1, "must not be empty").optional(),
+  // Installed on servers the fleet orders from OVH (the pair of privateKey).
+  publicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) \S+/, "must be an OpenSSH public key line").optional(),
   hostKeys: z.record(z.string(), z.string().min(1)).default({}),
   dialErrorLimit: z.number().int().min(1).max(100).default(10),
 });
@@ -179,7 +181,7 @@ function crossFieldRules(cfg: Parsed, ctx: z.core.$RefinementCtx<Parsed>): void 
   cfg.workers.forEach((w, i) => {
     if (names.has(w.name)) problem(["workers", i, "name"], `duplicates workers[${names.get(w.name)}].name`);
     else names.set(w.name, i);
-    workerSourceRules(w, (path, msg) => problem(["workers", i, ...path], msg));
+    workerSourceRules(w, cfg.ssh.publicKey !== undefined, (path, msg) => problem(["workers", i, ...path], msg));
   });
   const canaries = cfg.workers.flatMap((w, i) => (w.canary ? [i] : []));
   if (canaries.length > 1) problem(["workers", canaries[1], "canary"], `only one worker can be the canary (workers[${canaries[0]}] is already)`);
@@ -202,13 +204,18 @@ function crossFieldRules(cfg: Parsed, ctx: z.core.$RefinementCtx<Parsed>): void 
   wavesWithinCap(cfg, problem);
 }
 
-function workerSourceRules(w: ParsedWorker, problem: (path: (string | number)[], message: string) => void): void {
+function workerSourceRules(
+  w: ParsedWorker, hasPublicKey: boolean, problem: (path: (string | number)[], message: string) => void,
+): void {
   if ((w.ovh === undefined) === (w.host === undefined)) {
     problem([], "must have exactly one of ovh (an OVH server) or host (an existing host)");
     return;
   }
   if (w.ovh && (w.ovh.serviceName === undefined) === (w.ovh.order === undefined)) {
     problem(["ovh"], "must have exactly one of serviceName (adopt a server) or order (order a new one)");
+  }
+  if (w.ovh?.order && !hasPublicKey) {
+    problem(["ovh", "order"], "needs ssh.publicKey, the key OVH installs on the new server");
   }
   if (w.ovh?.order && w.ovh.reinstall) {
     problem(["ovh", "reinstall"], "only applies to an adopted server (ovh.serviceName); an ordered one is installed with order.os");
