@@ -117,6 +117,8 @@ function issueMessage(issue: Issue, value: unknown): string {
       return `must be at most ${issue.maximum}`;
     case "invalid_union":
       return "has the wrong type";
+    case "invalid_key": // a bad record key (env, secrets): zod's own text is "Invalid key in record"
+      return issue.issues[0]?.message ?? issue.message;
     default:
       return issue.message;
   }

@@ -57,12 +57,12 @@ const release = z.strictObject({
 const rollout = z.strictObject({
   canary: z.string().optional(),
   canaryRuns: z.number().int().min(1, "must be at least 1").default(3),
-  canaryDeadline: duration.default("15m"),
+  canaryDeadline: duration.prefault("15m"),
   onCanaryShortfall: z.enum(["fail", "proceed"]).default("fail"),
   waves: z.array(batchSize).min(1, "must list at least one wave size").default([1, 2, "50%"]),
   maxUnavailable: batchSize.default("25%"),
-  minHealthyTime: duration.default("30s"),
-  drainDeadline: duration.default("6m"),
+  minHealthyTime: duration.prefault("30s"),
+  drainDeadline: duration.prefault("6m"),
   onDrainDeadline: z.enum(["fail", "proceed"]).default("fail"),
   autoRevert: z.boolean().default(true),
   keepReleases: z.number().int().min(2, "must be at least 2 (the current release and one to revert to)").default(3),
@@ -102,7 +102,7 @@ const tailscale = z.strictObject({
   enabled: z.boolean().default(true),
   tags: z.array(z.string().regex(/^tag:[a-z0-9-]+$/, 'must look like "tag:zombie-worker"')).min(1).default(["tag:zombie-worker"]),
   // The auth key only has to live until the host joined.
-  keyExpiry: duration.default("1h"),
+  keyExpiry: duration.prefault("1h"),
 });
 
 const units = z.strictObject({
@@ -232,11 +232,14 @@ function drainCoversRunTimeout(cfg: Parsed, problem: (path: (string | number)[],
   }
 }
 
+// Only an absolute cap contradicts a fixed wave size. Under a percentage cap (the default "25%") the cap grows with
+// the fleet, so a small fleet would reject the default waves [1, 2, "50%"]; the planner caps and warns instead.
 function wavesWithinCap(cfg: Parsed, problem: (path: (string | number)[], m: string) => void): void {
-  const cap = resolveBatch(cfg.rollout.maxUnavailable, cfg.workers.length);
+  if (typeof cfg.rollout.maxUnavailable !== "number") return;
+  const cap = cfg.rollout.maxUnavailable;
   cfg.rollout.waves.forEach((size, i) => {
     if (typeof size === "number" && size > cap) {
-      problem(["rollout", "waves", i], `is larger than rollout.maxUnavailable (${cfg.rollout.maxUnavailable} = ${cap} of ${cfg.workers.length} workers)`);
+      problem(["rollout", "waves", i], `is larger than rollout.maxUnavailable (${cap}); lower the wave or raise the cap`);
     }
   });
 }

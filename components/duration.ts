@@ -13,9 +13,10 @@ export function parseDuration(text: string): number | undefined {
 
 /** A number of seconds the way an operator reads it: 45s, 6m, 1h 2m 5s. */
 export function formatDuration(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = Math.round(seconds % 60);
+  const total = Math.round(seconds); // round first: rounding only the seconds printed 119.6 as "1m 60s"
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
   const parts = [h ? `${h}h` : "", m ? `${m}m` : "", s || (!h && !m) ? `${s}s` : ""].filter(Boolean);
   return parts.join(" ");
 }

@@ -56,9 +56,10 @@ export function planRollout(config: FleetConfig): RolloutPlan {
     return { index, hosts, gate, worstCaseSeconds: waveWorstCase(config, gate) };
   });
   const hosts: Record<string, HostPlan> = {};
+  const byName = new Map(active.map((w) => [w.name, w])); // a lookup per host: find() made 10,000 workers take 0.6 s
   for (const wave of waves) {
     for (const name of wave.hosts) {
-      const worker = active.find((w) => w.name === name)!;
+      const worker = byName.get(name)!;
       const steps: StepName[] = [...ROLLOUT_STEPS, ...(name === canaryName ? ["canary-gate" as const] : [])];
       hosts[name] = { name, wave: wave.index, canary: name === canaryName, source: worker.source.kind, steps };
     }
@@ -71,12 +72,14 @@ export function planRollout(config: FleetConfig): RolloutPlan {
     held,
     maxUnavailable: cap,
     estimate: { worstCaseSeconds: waves.reduce((sum, w) => sum + w.worstCaseSeconds, 0) },
-    warnings: planWarnings(config, active.length, held, cap),
+    warnings: planWarnings(config, active.length, held, cap, groups.length - (canaryName ? 1 : 0)),
   };
 }
 
 function chooseCanary(config: FleetConfig, activeNames: string[]): string {
-  return config.rollout.canary ?? config.workers.find((w) => w.canary)?.name ?? activeNames[0];
+  // Held workers are not in `active`; the schema also rejects a held canary, this keeps the planner total.
+  const flagged = config.workers.find((w) => w.canary && w.hold === undefined)?.name;
+  return config.rollout.canary ?? flagged ?? activeNames[0];
 }
 
 /** Ansible `serial` semantics: each entry is a batch size, the last one repeats; every batch is capped. */
@@ -111,13 +114,16 @@ function waveWorstCase(config: FleetConfig, gate: WavePlan["gate"]): number {
   return chain + (gate === "canary-gate" ? budget["canary-gate"] : 0);
 }
 
-function planWarnings(config: FleetConfig, activeCount: number, held: RolloutPlan["held"], cap: number): string[] {
+function planWarnings(
+  config: FleetConfig, activeCount: number, held: RolloutPlan["held"], cap: number, sizedWaves: number,
+): string[] {
   const warnings: string[] = [];
   if (activeCount === 1) warnings.push("a single worker has no canary protection: a bad release takes the whole fleet down");
   if (activeCount === 0) warnings.push("every worker is held: this rollout changes no host");
   for (const h of held) warnings.push(`${h.name} is held (${h.reason}): it keeps its current release`);
-  config.rollout.waves.forEach((size, i) => {
-    if (typeof size === "string" && resolveBatch(size, activeCount) > cap) {
+  // Only the entries the plan used: a default wave of 2 that a 2-worker fleet never reaches is not worth a warning.
+  config.rollout.waves.slice(0, sizedWaves).forEach((size, i) => {
+    if (resolveBatch(size, activeCount) > cap) {
       warnings.push(`rollout.waves[${i}] (${size}) is capped at ${cap} host(s) by rollout.maxUnavailable (${config.rollout.maxUnavailable})`);
     }
   });
