@@ -140,6 +140,8 @@ const worker = z.strictObject({
   host: z.strictObject({ address: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be an IP address or DNS name") }).optional(),
   canary: z.boolean().default(false),
   hold: z.union([z.boolean(), z.string().min(1)]).default(false),
+  // The host is already gone (dead, cancelled): its decommission is skipped, so removing it cannot block `pulumi up`.
+  gone: z.boolean().default(false),
 });
 
 export const fleetSchema = z.strictObject({
@@ -170,6 +172,8 @@ export interface WorkerConfig {
   canary: boolean;
   /** Why this worker is held out of rollouts, or undefined when it takes part. */
   hold?: string;
+  /** The host no longer exists: nothing runs on it, and its removal skips the drain (see README, scale-in). */
+  gone: boolean;
 }
 
 export type FleetConfig = Omit<Parsed, "workers"> & { workers: WorkerConfig[] };
@@ -185,10 +189,13 @@ function crossFieldRules(cfg: Parsed, ctx: z.core.$RefinementCtx<Parsed>): void 
   });
   const canaries = cfg.workers.flatMap((w, i) => (w.canary ? [i] : []));
   if (canaries.length > 1) problem(["workers", canaries[1], "canary"], `only one worker can be the canary (workers[${canaries[0]}] is already)`);
+  if (canaries.length && (cfg.workers[canaries[0]].hold !== false || cfg.workers[canaries[0]].gone)) {
+    problem(["workers", canaries[0], "canary"], "is set on a held worker; a held worker cannot be the canary");
+  }
   if (cfg.rollout.canary !== undefined) {
     const i = names.get(cfg.rollout.canary);
     if (i === undefined) problem(["rollout", "canary"], "must name a worker in workers");
-    else if (cfg.workers[i].hold !== false) problem(["rollout", "canary"], "names a held worker; a held worker cannot be the canary");
+    else if (cfg.workers[i].hold !== false || cfg.workers[i].gone) problem(["rollout", "canary"], "names a held worker; a held worker cannot be the canary");
     if (canaries.length && cfg.workers[canaries[0]].name !== cfg.rollout.canary) {
       problem(["workers", canaries[0], "canary"], "disagrees with rollout.canary; set the canary in one place");
     }
@@ -253,8 +260,8 @@ export function resolveBatch(size: BatchSize, total: number): number {
 
 /** Turns a schema-valid worker entry into its explicit host source. */
 export function toWorkerConfig(w: ParsedWorker): WorkerConfig {
-  const hold = w.hold === false ? undefined : w.hold === true ? "held in config" : w.hold;
-  return { name: w.name, canary: w.canary, hold, source: hostSource(w) };
+  const hold = w.gone ? "host is gone (gone: true)" : w.hold === false ? undefined : w.hold === true ? "held in config" : w.hold;
+  return { name: w.name, canary: w.canary, hold, gone: w.gone, source: hostSource(w) };
 }
 
 function hostSource(w: ParsedWorker): HostSource {

@@ -2,7 +2,7 @@
 // components/scripts/README.md; none of them may carry a secret (secrets travel on stdin).
 import { FleetConfig } from "./config";
 import { StepName, stepBudgets } from "./plan";
-import { ScriptInputs, ScriptName } from "./script-command";
+import { ScriptInputs } from "./script-command";
 
 /** Host packages the worker needs (facts/zombied.md). */
 export const HOST_PACKAGES = ["bubblewrap", "ca-certificates", "curl", "git", "openssl", "make"];

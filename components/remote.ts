@@ -1,0 +1,69 @@
+// The one place that turns a step script into a `remote.Command`: connection, sudo, inputs, logging.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { FleetConfig } from "./config";
+import { ScriptInputs, ScriptName, scriptCommand } from "./script-command";
+
+/** How to reach one host over SSH. */
+export interface HostAccess {
+  /** Public or tailnet address the commands connect to. */
+  address: pulumi.Input<string>;
+  /** The fleet's SSH private key, already wrapped with pulumi.secret. */
+  privateKey: pulumi.Input<string>;
+  /** Pinned host key, when the stack config lists one for this worker. */
+  hostKey?: string;
+}
+
+export function hostAccess(
+  config: FleetConfig, worker: string, address: pulumi.Input<string>, privateKey: pulumi.Input<string>,
+): HostAccess {
+  return { address, privateKey, hostKey: config.ssh.hostKeys[worker] };
+}
+
+function connection(config: FleetConfig, access: HostAccess): command.types.input.remote.ConnectionArgs {
+  return {
+    host: access.address,
+    port: config.ssh.port,
+    user: config.ssh.user,
+    privateKey: access.privateKey,
+    // Without hostKey the provider checks nothing (facts/pulumi.md); pin it wherever the operator gave one.
+    ...(access.hostKey ? { hostKey: access.hostKey } : {}),
+    dialErrorLimit: config.ssh.dialErrorLimit,
+    perDialTimeout: 15,
+  };
+}
+
+export interface ScriptStepArgs {
+  config: FleetConfig;
+  access: HostAccess;
+  script: ScriptName;
+  inputs: ScriptInputs;
+  /** Secret data for the script (the .env text, an auth key): stdin is the only way secrets reach a host. */
+  stdin?: pulumi.Input<string>;
+  /** A change re-runs the step (replace): the host fingerprint parts this step depends on. */
+  triggers?: pulumi.Input<unknown>[];
+  /** What Pulumi may log of the command's output; `none` where output could echo a secret. */
+  logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none";
+  /** Script run when the resource is deleted (stored in state and run with the stored connection). */
+  onDelete?: { script: ScriptName; inputs: ScriptInputs };
+  /** Create runs nothing on the host (a resource that only exists for its delete). */
+  createIsMarker?: boolean;
+}
+
+/** A `remote.Command` running one step script; children of the component passed in `opts.parent`. */
+export function scriptStep(name: string, args: ScriptStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+  const sudo = args.config.ssh.user !== "root";
+  const create = args.createIsMarker
+    ? `echo step=registered host=${String(args.inputs.ZF_HOST ?? "")} status=ok`
+    : scriptCommand(args.script, args.inputs, { sudo });
+  return new command.remote.Command(name, {
+    connection: connection(args.config, args.access),
+    create,
+    ...(args.onDelete ? { delete: scriptCommand(args.onDelete.script, args.onDelete.inputs, { sudo }) } : {}),
+    ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
+    ...(args.triggers ? { triggers: args.triggers } : {}),
+    logging: args.logging ?? "stdoutAndStderr",
+    // Pulumi would otherwise pass the previous stdout/stderr as environment on update (and SSH setenv is refused).
+    addPreviousOutputInEnv: false,
+  }, opts);
+}

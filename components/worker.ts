@@ -1,0 +1,148 @@
+// One zombied worker host: server → tailnet → layout → .env → units → rollout chain, plus its decommission.
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { FleetConfig, WorkerConfig } from "./config";
+import { ovhServer } from "./ovh";
+import { HostPlan, StepName } from "./plan";
+import { HostAccess, hostAccess, scriptStep } from "./remote";
+import { deployBundle } from "./script-command";
+import { decommissionInputs, layoutInputs, rolloutStepInputs } from "./step-inputs";
+import { joinTailnet } from "./tailscale";
+import { RenderedUnits } from "./units";
+
+/** What makes a host's rollout re-run; `env` and `host` are derived from secrets and must be pulumi.secret. */
+export interface HostFingerprint {
+  release: string;
+  units: string;
+  env: pulumi.Output<string>;
+  host: pulumi.Output<string>;
+}
+
+export interface WorkerArgs {
+  config: FleetConfig;
+  worker: WorkerConfig;
+  /** This host's place in the rollout; undefined for a held worker, which is left as it is. */
+  plan?: HostPlan;
+  /** The fleet's SSH key, secret. */
+  privateKey: pulumi.Output<string>;
+  /** The rendered .env text, secret. */
+  envText: pulumi.Output<string>;
+  units: RenderedUnits;
+  fingerprint: HostFingerprint;
+  /** The gates of the previous wave: nothing of this host changes before they passed. */
+  afterGates: pulumi.Resource[];
+}
+
+export class Worker extends pulumi.ComponentResource {
+  /** The worker's name (its hostname). */
+  public readonly workerName: string;
+  /** Address the host was first reached on (OVH public IP or the configured address). */
+  public readonly publicAddress: pulumi.Output<string>;
+  /** The host's tailnet IPv4 address, when Tailscale is enabled. */
+  public readonly tailnetAddress: pulumi.Output<string | undefined>;
+  /** The release this host runs after `pulumi up` ("held" for a held worker). */
+  public readonly release: pulumi.Output<string>;
+  /** The host fingerprint its rollout steps are triggered by (secret: it hashes the .env). */
+  public readonly fingerprint: pulumi.Output<string>;
+  /** The rollout step commands, in chain order (empty for a held worker). */
+  public readonly steps: { step: StepName; command: command.remote.Command }[] = [];
+  /** The step the next wave waits for: canary-gate on the canary, verify elsewhere. */
+  public readonly gate?: command.remote.Command;
+
+  constructor(name: string, args: WorkerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("zombie:fleet:Worker", name, {}, opts);
+    const { config, worker } = args;
+    this.workerName = worker.name;
+
+    const host = this.provisionHost(name, args);
+    this.publicAddress = host.address;
+    let access = hostAccess(config, worker.name, host.address, args.privateKey);
+    const reached: pulumi.Resource[] = [...host.resources];
+    if (config.tailscale.enabled) {
+      const tailnet = joinTailnet(`${name}-tailnet`, {
+        config, worker: worker.name, publicAccess: access, hostIdentity: host.identity, dependsOn: host.resources,
+      }, this);
+      access = hostAccess(config, worker.name, tailnet.address, args.privateKey);
+      reached.push(...tailnet.resources);
+      this.tailnetAddress = tailnet.address;
+    } else {
+      this.tailnetAddress = pulumi.output(undefined);
+    }
+
+    this.decommission(name, args, access, reached);
+    if (args.plan) {
+      this.gate = this.rollOut(name, args, args.plan, access, reached);
+    }
+    this.release = pulumi.output(args.plan ? config.release.version : "held");
+    this.fingerprint = args.fingerprint.host;
+    this.registerOutputs({
+      workerName: this.workerName,
+      publicAddress: this.publicAddress,
+      tailnetAddress: this.tailnetAddress,
+      release: this.release,
+      fingerprint: this.fingerprint,
+    });
+  }
+
+  private provisionHost(name: string, args: WorkerArgs) {
+    const source = args.worker.source;
+    if (source.kind === "existing") {
+      return { address: pulumi.output(source.address), resources: [] as pulumi.Resource[], identity: pulumi.output(source.address) };
+    }
+    const server = ovhServer(`${name}-server`, { worker: args.worker.name, source, publicKey: args.config.ssh.publicKey }, { parent: this });
+    // A reinstall gives the host a new identity: the tailnet join then runs again.
+    const identity = pulumi.interpolate`${server.serviceName}/${source.kind === "adopt" ? source.reinstallOs ?? "kept" : "ordered"}`;
+    return { address: server.ip, resources: [server] as pulumi.Resource[], identity };
+  }
+
+  /** Host layout, .env and units, then the rollout chain of the plan; returns the gate of this host. */
+  private rollOut(name: string, args: WorkerArgs, plan: HostPlan, access: HostAccess, reached: pulumi.Resource[]) {
+    const { config, worker, fingerprint } = args;
+    const base = { config, access };
+    const layout = scriptStep(`${name}-layout`, {
+      ...base, script: "layout", inputs: layoutInputs(config, worker.name), stdin: deployBundle(),
+    }, { parent: this, dependsOn: reached });
+    const gated = [layout, ...args.afterGates];
+    const env = scriptStep(`${name}-env`, {
+      ...base, script: "write-env", inputs: { ZF_HOST: worker.name }, stdin: args.envText, logging: "none",
+    }, { parent: this, dependsOn: gated });
+    const units = scriptStep(`${name}-units`, {
+      ...base,
+      script: "install-units",
+      inputs: {
+        ZF_HOST: worker.name,
+        ZF_EXECUTOR_UNIT_TEXT_B64: Buffer.from(args.units.executor.text).toString("base64"),
+        ZF_WORKER_UNIT_TEXT_B64: Buffer.from(args.units.worker.text).toString("base64"),
+      },
+    }, { parent: this, dependsOn: gated });
+
+    let previous: pulumi.Resource[] = [env, units];
+    for (const step of plan.steps) {
+      // The download depends on the release alone: an env-only change drains and restarts without one.
+      const triggers = step === "deploy" ? [fingerprint.release] : [fingerprint.host];
+      const cmd = scriptStep(`${name}-${step}`, {
+        ...base, script: step, inputs: rolloutStepInputs(config, worker.name, step), triggers,
+      }, { parent: this, dependsOn: [...previous, ...args.afterGates] });
+      this.steps.push({ step, command: cmd });
+      previous = [cmd];
+    }
+    return this.steps[this.steps.length - 1].command;
+  }
+
+  /** Exists for its delete: drains and stops the host before its server and tailnet resources go. */
+  private decommission(name: string, args: WorkerArgs, access: HostAccess, reached: pulumi.Resource[]) {
+    scriptStep(`${name}-decommission`, {
+      config: args.config,
+      access,
+      script: "decommission",
+      inputs: { ZF_HOST: args.worker.name },
+      createIsMarker: true,
+      onDelete: { script: "decommission", inputs: decommissionInputs(args.config, args.worker.name) },
+    }, {
+      parent: this,
+      dependsOn: reached,
+      // A host that is already gone cannot be drained: drop the command from state instead of running it.
+      retainOnDelete: args.worker.gone,
+    });
+  }
+}

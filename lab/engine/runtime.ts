@@ -1,0 +1,132 @@
+// Runs the real Pulumi program under Pulumi's mock runtime and records every resource registration as the
+// engine would receive it: type, name, URN, parent, inputs (secrets still wrapped), dependsOn URNs, options.
+// Used by the program tests (test/program) and by the lab engine, which executes the commands for real.
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+
+/** Pulumi's marker for a secret value on the wire (sdk/nodejs/runtime/rpc.ts specialSigKey/specialSecretSig). */
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+export interface Registration {
+  urn: string;
+  type: string;
+  name: string;
+  parent: string;
+  custom: boolean;
+  /** Inputs as the engine gets them; secret values stay wrapped as `{ [SIG_KEY]: SECRET_SIG, value }`. */
+  inputs: Record<string, unknown>;
+  /** URNs this resource depends on (dependsOn and data dependencies). */
+  dependencies: string[];
+  retainOnDelete: boolean;
+  ignoreChanges: string[];
+  deleteBeforeReplace: boolean;
+}
+
+export interface NewResourceResult { id: string; state: Record<string, unknown> }
+export type NewResource = (reg: Registration) => Promise<NewResourceResult>;
+
+export interface ProgramRun {
+  registrations: Registration[];
+  /** The program module's exports (stack outputs), resolved where they could be. */
+  exports: Record<string, unknown>;
+  /** The error that stopped the program (bad config, a failed resource), if any. */
+  error?: Error;
+}
+
+export interface RunOptions {
+  /** Full config keys (`zombie-fleet:workers`) to JSON-encoded or plain string values. */
+  config: Record<string, string>;
+  secretKeys?: string[];
+  stack?: string;
+  /** Executes a resource (the lab engine); the default returns its inputs as state. */
+  newResource?: NewResource;
+  /** How long the runtime may be idle before the run counts as finished (a failed dependency never resolves). */
+  idleMs?: number;
+  programPath?: string;
+}
+
+export function isSecretWrapper(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** Replaces secret wrappers with their plain values (for executing a command, never for logging). */
+export function unwrapSecrets(value: unknown): unknown {
+  if (isSecretWrapper(value)) return unwrapSecrets(value.value);
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+/** Runs the program once in this process. Call once per process (the runtime is process-global). */
+export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+  const registrations: Registration[] = [];
+  const errors: Error[] = [];
+  let lastActivity = Date.now();
+  const newResource = options.newResource ?? (async (reg) => ({ id: `${reg.name}-id`, state: unwrapSecrets(reg.inputs) as Record<string, unknown> }));
+  await pulumi.runtime.setMocks({
+    newResource: async () => { throw new Error("replaced by the recording monitor"); },
+    call: async (args) => ({ ...args.inputs }),
+  }, "zombie-fleet", options.stack ?? "test", false);
+  pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
+  wrapMonitor(registrations, newResource, (err) => errors.push(err), () => { lastActivity = Date.now(); });
+
+  const onRejection = (reason: unknown) => { errors.push(reason instanceof Error ? reason : new Error(String(reason))); };
+  process.on("unhandledRejection", onRejection);
+  let exports: Record<string, unknown> = {};
+  try {
+    exports = await import(options.programPath ?? path.join(__dirname, "..", "..", "index.ts"));
+  } catch (err) {
+    errors.push(err as Error);
+  }
+  await waitUntilIdle(() => lastActivity, options.idleMs ?? 300);
+  process.off("unhandledRejection", onRejection);
+  return { registrations, exports, error: errors[0] };
+}
+
+/** Records each RegisterResource request, then lets `newResource` answer it, as the engine would. */
+function wrapMonitor(
+  out: Registration[], newResource: NewResource, onError: (err: Error) => void, touch: () => void,
+): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const monitor = settings.getMonitor() as any;
+  const original = monitor.registerResource.bind(monitor);
+  monitor.mocks.newResource = async (): Promise<never> => { throw new Error("unreachable"); };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  monitor.registerResource = (req: any, callback: (err: unknown, res?: unknown) => void) => {
+    touch();
+    const reg: Registration = {
+      urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+      type: req.getType(),
+      name: req.getName(),
+      parent: req.getParent(),
+      custom: req.getCustom(),
+      inputs: pulumi.runtime.deserializeProperties(req.getObject(), true),
+      dependencies: req.getDependenciesList(),
+      retainOnDelete: req.getRetainondelete?.() ?? false,
+      ignoreChanges: req.getIgnorechangesList(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+    };
+    out.push(reg);
+    monitor.mocks.newResource = async () => {
+      try {
+        return reg.custom ? await newResource(reg) : { id: undefined, state: {} };
+      } catch (err) {
+        onError(err as Error);
+        throw err;
+      } finally {
+        touch();
+      }
+    };
+    original(req, callback);
+  };
+}
+
+async function waitUntilIdle(lastActivity: () => number, idleMs: number): Promise<void> {
+  while (Date.now() - lastActivity() < idleMs) {
+    await new Promise((resolve) => setTimeout(resolve, idleMs / 3));
+  }
+}
