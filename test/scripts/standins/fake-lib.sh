@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Summary: helpers shared by the test stand-ins (fake systemd, journald, zombied, tailscale). Sourced, never run.
+# Inputs:  ZF_FAKE (the per-test fake state dir, set by test/scripts/harness.ts), ZF_UNIT_DIR (unit files).
+# State under $ZF_FAKE (tests read it through the harness):
+#   units/<unit>/<Property>   one file per systemd property (ActiveState, SubState, NRestarts, MainPID, ...)
+#   units/<unit>/stop|kick    flags from systemctl to the unit's supervisor (fake-unit)
+#   knobs/<name>              key=value lines that shape a simulated process (see zombied-sim)
+#   journal/<unit>.log        one entry per line: "<µs since epoch> <message>"; the µs value is the cursor
+#   calls.log                 every stand-in invocation, one line each ("systemctl stop zombied-worker")
+#   pids                      PIDs of background processes the stand-ins started (the harness kills them)
+#   fail/<verb>               when present, `systemctl <verb>` prints its text to stderr and exits 1
+# Exit codes: none of its own.
+
+: "${ZF_FAKE:?ZF_FAKE must point at the fake state dir (set by test/scripts/harness.ts)}"
+ZF_UNIT_DIR=${ZF_UNIT_DIR:-$ZF_FAKE/units.d}
+# shellcheck disable=SC2034  # used by the stand-ins that source this file
+FAKE_STANDINS=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+
+fake_unit_name() { printf '%s' "${1%.service}"; }
+fake_now_us() { printf '%s' "${EPOCHREALTIME/./}"; }
+fake_record_call() { printf '%s\n' "$*" >>"$ZF_FAKE/calls.log"; }
+fake_record_pid() { printf '%s\n' "$1" >>"$ZF_FAKE/pids"; }
+fake_alive() { [[ -n "$1" && "$1" != 0 ]] && kill -0 "$1" 2>/dev/null; }
+
+# fake_get UNIT PROP [DEFAULT]: a property of the fake unit.
+fake_get() {
+  local file="$ZF_FAKE/units/$1/$2"
+  if [[ -s "$file" ]]; then cat "$file"; else printf '%s' "${3:-}"; fi
+}
+
+# fake_set UNIT PROP VALUE...: atomically (temp file + mv) so readers never see a half-written value.
+fake_set() {
+  local dir="$ZF_FAKE/units/$1" prop=$2
+  shift 2
+  mkdir -p "$dir"
+  printf '%s' "$*" >"$dir/.$prop.$$" && mv -f "$dir/.$prop.$$" "$dir/$prop"
+}
+
+# fake_journal UNIT MESSAGE: one journal entry, written with a single append.
+fake_journal() {
+  mkdir -p "$ZF_FAKE/journal"
+  printf '%s %s\n' "$(fake_now_us)" "$2" >>"$ZF_FAKE/journal/$1.log"
+}
+
+# fake_knob NAME KEY DEFAULT: $ZF_SIM_<KEY> (set by a release's wrapper) wins, then knobs/NAME, then DEFAULT.
+fake_knob() {
+  local name=$1 key=$2 default=$3 env_name line value=
+  env_name="ZF_SIM_${key^^}"
+  if [[ -n "${!env_name:-}" ]]; then printf '%s' "${!env_name}"; return; fi
+  if [[ -f "$ZF_FAKE/knobs/$name" ]]; then
+    while IFS= read -r line; do
+      if [[ "$line" == "$key="* ]]; then value=${line#*=}; fi
+    done <"$ZF_FAKE/knobs/$name"
+  fi
+  printf '%s' "${value:-$default}"
+}
+
+fake_unit_file() { printf '%s' "$ZF_UNIT_DIR/$1.service"; }
+
+# fake_unit_setting UNIT KEY DEFAULT: the last KEY= value in the unit file (what systemd would use).
+fake_unit_setting() {
+  local file line value=
+  file=$(fake_unit_file "$1")
+  if [[ -f "$file" ]]; then
+    while IFS= read -r line; do
+      if [[ "$line" == "$2="* ]]; then value=${line#*=}; fi
+    done <"$file"
+  fi
+  printf '%s' "${value:-$3}"
+}
+
+# fake_ms TIMESPAN: "2", "1.5", "1.5s", "500ms", "1min" -> milliseconds (integer).
+fake_ms() {
+  local span=$1 unit=s whole frac
+  if [[ "$span" =~ ^([0-9.]+)(ms|s|sec|min)?$ ]]; then
+    span=${BASH_REMATCH[1]}
+    unit=${BASH_REMATCH[2]:-s}
+  else
+    printf '0'
+    return
+  fi
+  whole=${span%%.*}
+  frac=
+  if [[ "$span" == *.* ]]; then frac=${span#*.}; fi
+  frac=${frac}000
+  local ms=$(( 10#${whole:-0} * 1000 + 10#${frac:0:3} ))
+  case "$unit" in
+    ms) ms=$(( ms / 1000 )) ;;
+    min) ms=$(( ms * 60 )) ;;
+  esac
+  printf '%s' "$ms"
+}
+
+# fake_sleep_ms MS: sleep for a number of milliseconds.
+fake_sleep_ms() { sleep "$(( $1 / 1000 )).$(printf '%03d' $(( $1 % 1000 )))"; }
