@@ -155,7 +155,16 @@ export const fleetSchema = z.strictObject({
   env: envMap.default({}),
   secrets: envMap.default({}),
   workers: z.array(worker).min(1, "must list at least one worker"),
-}).superRefine(crossFieldRules);
+}).superRefine(crossFieldRules, { when: (payload) => crossFieldReady(payload.value) });
+
+// Zod skips refinements once any field failed, so an operator would fix the field errors and only then learn of
+// the cross-field ones. These rules run whenever the parts they read have the right shape: every problem at once.
+function crossFieldReady(value: unknown): boolean {
+  const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+  if (!isObject(value) || !isObject(value.rollout) || !isObject(value.ssh)) return false;
+  return Array.isArray(value.workers) && value.workers.every((w) => isObject(w) && typeof w.name === "string") &&
+    Array.isArray(value.rollout.waves) && isObject(value.ssh.hostKeys) && isObject(value.env) && isObject(value.secrets);
+}
 
 type Parsed = z.output<typeof fleetSchema>;
 type ParsedWorker = Parsed["workers"][number];
@@ -179,72 +188,88 @@ export interface WorkerConfig {
 export type FleetConfig = Omit<Parsed, "workers"> & { workers: WorkerConfig[] };
 export type RolloutPolicy = FleetConfig["rollout"];
 
-function crossFieldRules(cfg: Parsed, ctx: z.core.$RefinementCtx<Parsed>): void {
-  const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+// Cross-field rules run even when some fields failed their own checks (`when` below), so that every problem is
+// reported at once. They therefore read the config defensively: a field with the wrong type is skipped here,
+// having been reported on its own path already.
+type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const asObject = (v: unknown): Loose => (v && typeof v === "object" && !Array.isArray(v) ? (v as Loose) : {});
+const asList = (v: unknown): Loose[] => (Array.isArray(v) ? v.map(asObject) : []);
+type Problem = (path: (string | number)[], message: string) => void;
+
+function crossFieldRules(input: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
+  const problem: Problem = (path, message) => ctx.addIssue({ code: "custom", path, message });
+  const cfg = asObject(input);
+  const rollout = asObject(cfg.rollout);
+  const ssh = asObject(cfg.ssh);
+  const workers = asList(cfg.workers);
   const names = new Map<string, number>();
-  cfg.workers.forEach((w, i) => {
-    if (names.has(w.name)) problem(["workers", i, "name"], `duplicates workers[${names.get(w.name)}].name`);
-    else names.set(w.name, i);
-    workerSourceRules(w, cfg.ssh.publicKey !== undefined, (path, msg) => problem(["workers", i, ...path], msg));
+  workers.forEach((w, i) => {
+    if (typeof w.name === "string") {
+      if (names.has(w.name)) problem(["workers", i, "name"], `duplicates workers[${names.get(w.name)}].name`);
+      else names.set(w.name, i);
+    }
+    workerSourceRules(w, typeof ssh.publicKey === "string", (path, msg) => problem(["workers", i, ...path], msg));
   });
-  const canaries = cfg.workers.flatMap((w, i) => (w.canary ? [i] : []));
+  const isHeld = (w: Loose) => (w.hold !== undefined && w.hold !== false) || w.gone === true;
+  const canaries = workers.flatMap((w, i) => (w.canary === true ? [i] : []));
   if (canaries.length > 1) problem(["workers", canaries[1], "canary"], `only one worker can be the canary (workers[${canaries[0]}] is already)`);
-  if (canaries.length && (cfg.workers[canaries[0]].hold !== false || cfg.workers[canaries[0]].gone)) {
+  if (canaries.length && isHeld(workers[canaries[0]])) {
     problem(["workers", canaries[0], "canary"], "is set on a held worker; a held worker cannot be the canary");
   }
-  if (cfg.rollout.canary !== undefined) {
-    const i = names.get(cfg.rollout.canary);
+  if (typeof rollout.canary === "string") {
+    const i = names.get(rollout.canary);
     if (i === undefined) problem(["rollout", "canary"], "must name a worker in workers");
-    else if (cfg.workers[i].hold !== false || cfg.workers[i].gone) problem(["rollout", "canary"], "names a held worker; a held worker cannot be the canary");
-    if (canaries.length && cfg.workers[canaries[0]].name !== cfg.rollout.canary) {
+    else if (isHeld(workers[i])) problem(["rollout", "canary"], "names a held worker; a held worker cannot be the canary");
+    if (canaries.length && workers[canaries[0]].name !== rollout.canary) {
       problem(["workers", canaries[0], "canary"], "disagrees with rollout.canary; set the canary in one place");
     }
   }
-  for (const name of Object.keys(cfg.ssh.hostKeys)) {
+  for (const name of Object.keys(asObject(ssh.hostKeys))) {
     if (!names.has(name)) problem(["ssh", "hostKeys", name], "names no worker in workers");
   }
-  for (const key of Object.keys(cfg.env)) {
-    if (key in cfg.secrets) problem(["env", key], "is also set in secrets; keep each key in one place");
+  const env = asObject(cfg.env);
+  const secrets = asObject(cfg.secrets);
+  for (const key of Object.keys(env)) {
+    if (key in secrets) problem(["env", key], "is also set in secrets; keep each key in one place");
     else if (looksSecret(key)) problem(["env", key], "looks like a secret; move it to secrets (pulumi config set --secret --path 'secrets." + key + "')");
   }
-  drainCoversRunTimeout(cfg, problem);
-  wavesWithinCap(cfg, problem);
+  drainCoversRunTimeout(env.RUN_TIMEOUT_MS, rollout.drainDeadline, problem);
+  wavesWithinCap(rollout, problem);
 }
 
-function workerSourceRules(
-  w: ParsedWorker, hasPublicKey: boolean, problem: (path: (string | number)[], message: string) => void,
-): void {
+function workerSourceRules(w: Loose, hasPublicKey: boolean, problem: Problem): void {
   if ((w.ovh === undefined) === (w.host === undefined)) {
     problem([], "must have exactly one of ovh (an OVH server) or host (an existing host)");
     return;
   }
-  if (w.ovh && (w.ovh.serviceName === undefined) === (w.ovh.order === undefined)) {
+  const ovh = w.ovh === undefined ? undefined : asObject(w.ovh);
+  if (ovh && (ovh.serviceName === undefined) === (ovh.order === undefined)) {
     problem(["ovh"], "must have exactly one of serviceName (adopt a server) or order (order a new one)");
   }
-  if (w.ovh?.order && !hasPublicKey) {
+  if (ovh?.order && !hasPublicKey) {
     problem(["ovh", "order"], "needs ssh.publicKey, the key OVH installs on the new server");
   }
-  if (w.ovh?.order && w.ovh.reinstall) {
+  if (ovh?.order && ovh.reinstall) {
     problem(["ovh", "reinstall"], "only applies to an adopted server (ovh.serviceName); an ordered one is installed with order.os");
   }
 }
 
-function drainCoversRunTimeout(cfg: Parsed, problem: (path: (string | number)[], m: string) => void): void {
-  const raw = cfg.env.RUN_TIMEOUT_MS;
-  if (raw === undefined) return;
+function drainCoversRunTimeout(runTimeout: unknown, drainDeadline: unknown, problem: Problem): void {
+  if (runTimeout === undefined) return;
+  const raw = String(runTimeout);
   if (!/^\d+$/.test(raw)) {
     problem(["env", "RUN_TIMEOUT_MS"], "must be a whole number of milliseconds");
-  } else if (cfg.rollout.drainDeadline * 1000 < Number(raw)) {
+  } else if (typeof drainDeadline === "number" && drainDeadline * 1000 < Number(raw)) {
     problem(["rollout", "drainDeadline"], `must be at least env.RUN_TIMEOUT_MS (${raw} ms), or a run still inside its timeout is cut by the drain`);
   }
 }
 
 // Only an absolute cap contradicts a fixed wave size. Under a percentage cap (the default "25%") the cap grows with
 // the fleet, so a small fleet would reject the default waves [1, 2, "50%"]; the planner caps and warns instead.
-function wavesWithinCap(cfg: Parsed, problem: (path: (string | number)[], m: string) => void): void {
-  if (typeof cfg.rollout.maxUnavailable !== "number") return;
-  const cap = cfg.rollout.maxUnavailable;
-  cfg.rollout.waves.forEach((size, i) => {
+function wavesWithinCap(rollout: Loose, problem: Problem): void {
+  const cap = rollout.maxUnavailable;
+  if (typeof cap !== "number" || !(cap >= 1)) return; // a bad cap is reported on its own path
+  (Array.isArray(rollout.waves) ? rollout.waves : []).forEach((size: unknown, i: number) => {
     if (typeof size === "number" && size > cap) {
       problem(["rollout", "waves", i], `is larger than rollout.maxUnavailable (${cap}); lower the wave or raise the cap`);
     }

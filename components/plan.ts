@@ -1,6 +1,7 @@
 // The rollout plan: which hosts go in which wave, which steps each runs, and how long it may take at worst.
 // PURE and deterministic: the program realises it as resources, the CLI prints it, tests compare both to it.
 import { FleetConfig, HostSource, resolveBatch } from "./config";
+import { workerStopTimeoutSeconds } from "./units";
 
 /** The remote steps of a host's rollout chain, in order. */
 export const ROLLOUT_STEPS = ["drain", "stop", "deploy", "restart-executor", "start-worker", "verify"] as const;
@@ -98,7 +99,8 @@ export function stepBudgets(config: FleetConfig): Record<StepName, number> {
   const r = config.rollout;
   return {
     drain: r.drainDeadline,
-    stop: STEP_BOUNDS.stop,
+    // The unit's stop signal is the drain signal (units.ts): a worker still draining gets its TimeoutStopSec.
+    stop: Math.max(STEP_BOUNDS.stop, workerStopTimeoutSeconds(config) + 10),
     deploy: STEP_BOUNDS.deploy,
     "restart-executor": STEP_BOUNDS["restart-executor"],
     "start-worker": STEP_BOUNDS["start-worker"],

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ROLLOUT_STEPS } from "./plan";
 
 export const SCRIPTS_DIR = path.join(__dirname, "scripts");
 
@@ -48,6 +49,15 @@ export function scriptCommand(name: ScriptName, inputs: ScriptInputs, options: {
   });
   const words = [...(options.sudo ? ["sudo", "-n"] : []), "env", ...assignments, "bash", "-c", shellQuote(scriptText(name)), `zf-${name}`];
   return words.join(" ");
+}
+
+/**
+ * sha256 of lib.sh and every rollout step script. It is in every rollout step's triggers: a changed drain.sh
+ * alone would otherwise re-run the drain (an update) and nothing after it, leaving the worker stopped.
+ */
+export function rolloutScriptsHash(): string {
+  const files = ["lib.sh", ...[...ROLLOUT_STEPS, "canary-gate"].map((step) => `${step}.sh`)];
+  return sha256(files.map((f) => `${f}\n${readScript(f)}`).join("\n"));
 }
 
 /** The deploy bundle `layout.sh` reads on stdin: every script, one line each, `name<TAB>base64(content)`. */

@@ -5,7 +5,7 @@ import { FleetConfig, WorkerConfig } from "./config";
 import { ovhServer } from "./ovh";
 import { HostPlan, StepName } from "./plan";
 import { HostAccess, hostAccess, scriptStep } from "./remote";
-import { deployBundle } from "./script-command";
+import { deployBundle, rolloutScriptsHash } from "./script-command";
 import { decommissionInputs, layoutInputs, rolloutStepInputs } from "./step-inputs";
 import { joinTailnet } from "./tailscale";
 import { RenderedUnits } from "./units";
@@ -117,9 +117,10 @@ export class Worker extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: gated });
 
     let previous: pulumi.Resource[] = [env, units];
+    const scripts = rolloutScriptsHash();
     for (const step of plan.steps) {
       // The download depends on the release alone: an env-only change drains and restarts without one.
-      const triggers = step === "deploy" ? [fingerprint.release] : [fingerprint.host];
+      const triggers = step === "deploy" ? [fingerprint.release] : [fingerprint.host, scripts];
       const cmd = scriptStep(`${name}-${step}`, {
         ...base, script: step, inputs: rolloutStepInputs(config, worker.name, step), triggers,
       }, { parent: this, dependsOn: [...previous, ...args.afterGates] });

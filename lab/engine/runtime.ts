@@ -42,6 +42,8 @@ export interface RunOptions {
   stack?: string;
   /** Executes a resource (the lab engine); the default returns its inputs as state. */
   newResource?: NewResource;
+  /** Answers invokes (data sources) by token; the default echoes the inputs. */
+  call?: (token: string, inputs: Record<string, unknown>) => Promise<Record<string, unknown>>;
   /** How long the runtime may be idle before the run counts as finished (a failed dependency never resolves). */
   idleMs?: number;
   programPath?: string;
@@ -65,14 +67,14 @@ export function unwrapSecrets(value: unknown): unknown {
 export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   const registrations: Registration[] = [];
   const errors: Error[] = [];
-  let lastActivity = Date.now();
+  const activity = { last: Date.now(), pending: 0 };
   const newResource = options.newResource ?? (async (reg) => ({ id: `${reg.name}-id`, state: unwrapSecrets(reg.inputs) as Record<string, unknown> }));
   await pulumi.runtime.setMocks({
     newResource: async () => { throw new Error("replaced by the recording monitor"); },
-    call: async (args) => ({ ...args.inputs }),
+    call: async (args) => (options.call ? options.call(args.token, args.inputs) : { ...args.inputs }),
   }, "zombie-fleet", options.stack ?? "test", false);
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
-  wrapMonitor(registrations, newResource, (err) => errors.push(err), () => { lastActivity = Date.now(); });
+  wrapMonitor(registrations, newResource, (err) => errors.push(err), activity);
 
   const onRejection = (reason: unknown) => { errors.push(reason instanceof Error ? reason : new Error(String(reason))); };
   process.on("unhandledRejection", onRejection);
@@ -82,15 +84,20 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   } catch (err) {
     errors.push(err as Error);
   }
-  await waitUntilIdle(() => lastActivity, options.idleMs ?? 300);
+  // Every registration holds an RPC keep-alive until it completes: when they are all done, so is the program.
+  // A resource whose dependency failed never completes, so once something failed, idleness ends the run instead.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const allDone = (settings as any).waitForRPCs() as Promise<void>;
+  await Promise.race([allDone, waitUntilIdle(activity, options.idleMs ?? 1000, () => errors.length > 0)]);
   process.off("unhandledRejection", onRejection);
   return { registrations, exports, error: errors[0] };
 }
 
 /** Records each RegisterResource request, then lets `newResource` answer it, as the engine would. */
 function wrapMonitor(
-  out: Registration[], newResource: NewResource, onError: (err: Error) => void, touch: () => void,
+  out: Registration[], newResource: NewResource, onError: (err: Error) => void, activity: Activity,
 ): void {
+  const touch = () => { activity.last = Date.now(); };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const monitor = settings.getMonitor() as any;
   const original = monitor.registerResource.bind(monitor);
@@ -111,6 +118,8 @@ function wrapMonitor(
       deleteBeforeReplace: req.getDeletebeforereplace(),
     };
     out.push(reg);
+    activity.pending++;
+    // MockMonitor.registerResource calls mocks.newResource synchronously on entry, so this answers this request.
     monitor.mocks.newResource = async () => {
       try {
         return reg.custom ? await newResource(reg) : { id: undefined, state: {} };
@@ -118,6 +127,7 @@ function wrapMonitor(
         onError(err as Error);
         throw err;
       } finally {
+        activity.pending--;
         touch();
       }
     };
@@ -125,8 +135,14 @@ function wrapMonitor(
   };
 }
 
-async function waitUntilIdle(lastActivity: () => number, idleMs: number): Promise<void> {
-  while (Date.now() - lastActivity() < idleMs) {
+interface Activity { last: number; pending: number }
+
+/**
+ * The program is done when no resource is being created and nothing new was registered for `idleMs`: a resource
+ * whose dependency failed never registers, so waiting for every Output would hang (facts/pulumi.md).
+ */
+async function waitUntilIdle(activity: Activity, idleMs: number, failed: () => boolean): Promise<void> {
+  while (!failed() || activity.pending > 0 || Date.now() - activity.last < idleMs) {
     await new Promise((resolve) => setTimeout(resolve, idleMs / 3));
   }
 }

@@ -1,0 +1,62 @@
+import { describe, expect, test } from "vitest";
+import { validateFleetConfig } from "../../components/config-load";
+import { planRollout } from "../../components/plan";
+import { REMOTE, existingWorkers, named, runProgramWith, stackConfig } from "./fixtures";
+import { rolloutSteps, wavesFromGraph } from "./graph";
+
+const planOf = (raw: Record<string, unknown>) => planRollout(validateFleetConfig(raw, { source: "test", secretsRequired: true }));
+
+const fleets: [string, Record<string, unknown>][] = [
+  ["1 worker", stackConfig(existingWorkers(1))],
+  ["2 workers", stackConfig(existingWorkers(2))],
+  ["5 workers with waves [1, 2, 50%]", stackConfig(existingWorkers(5), { rollout: { waves: [1, 2, "50%"], maxUnavailable: 2 } })],
+  ["12 workers, explicit canary w7, one held", stackConfig(
+    existingWorkers(12).map((w) => (w.name === "w3" ? { ...w, hold: "disk swap" } : w)),
+    { rollout: { canary: "w7", waves: [2, "25%"], maxUnavailable: "25%" } },
+  )],
+];
+
+describe.each(fleets)("the dependsOn graph of %s", (_label, raw) => {
+  const dump = runProgramWith(raw);
+  const plan = planOf(raw);
+
+  test("registers without error and layers hosts exactly into the plan's waves", () => {
+    expect(dump.error).toBeUndefined();
+    const fromGraph = wavesFromGraph(dump).map((w) => [...w].sort());
+    expect(fromGraph).toEqual(plan.waves.map((w) => [...w.hosts].sort()));
+  });
+
+  test("chains each host's steps strictly in plan order", () => {
+    for (const host of Object.values(plan.hosts)) {
+      const steps = rolloutSteps(dump).filter((s) => s.host === host.name);
+      expect(steps.map((s) => s.step).sort()).toEqual([...host.steps].sort());
+      host.steps.slice(1).forEach((step, i) => {
+        expect(named(dump, `${host.name}-${step}`).dependencies).toContain(named(dump, `${host.name}-${host.steps[i]}`).urn);
+      });
+    }
+  });
+
+  test("makes every step of a later wave wait for the gate of every host of the wave before", () => {
+    plan.waves.slice(1).forEach((wave, i) => {
+      const previous = plan.waves[i];
+      const gates = previous.hosts.map((h) => named(dump, `${h}-${previous.gate}`).urn);
+      for (const host of wave.hosts) {
+        for (const step of plan.hosts[host].steps) {
+          expect(named(dump, `${host}-${step}`).dependencies).toEqual(expect.arrayContaining(gates));
+        }
+      }
+    });
+  });
+
+  test("gives held workers no rollout step, only their decommission", () => {
+    for (const held of plan.held) {
+      const mine = dump.registrations.filter((r) => r.type === REMOTE && r.name.startsWith(`${held.name}-`));
+      expect(mine.map((r) => r.name)).toEqual([`${held.name}-decommission`]);
+    }
+  });
+});
+
+test("a single-worker fleet has no canary gate", () => {
+  const dump = runProgramWith(stackConfig(existingWorkers(1)));
+  expect(rolloutSteps(dump).map((s) => s.step)).not.toContain("canary-gate");
+});
