@@ -67,6 +67,7 @@ export function loadStackFile(path: string): StackFile {
     if (namespace !== NAMESPACE) continue; // provider config such as ovh:endpoint is not ours to check
     if (!(CONFIG_KEYS as readonly string[]).includes(name)) {
       problems.push(`${name}: unknown config key; known keys are ${CONFIG_KEYS.join(", ")} (got ${key})`);
+      continue; // reported here once; the schema would report it again as an unknown key
     }
     raw[name] = opaqueSecrets(value);
   }

@@ -1,0 +1,124 @@
+// `npm run plan`: prints the rollout plan of a stack file, offline and without credentials, so an operator sees
+// the order, gates and worst case before `pulumi up`. Only parses arguments and prints: loading, planning and
+// rendering are the pure modules the program uses too. Never imports @pulumi/* (it must start in well under 1.5 s).
+// Exit codes: 0 plan printed, 1 invalid stack config (every problem on stderr), 2 bad usage.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError, loadStackFile } from "../components/config-load";
+import { FORMATS, Format, renderPlan } from "../components/plan-format";
+import { buildReport } from "../components/plan-report";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+const USAGE = `Usage: npm run plan -- [--stack NAME | --file PATH] [--format ${FORMATS.join("|")}]
+
+Prints the rollout plan of a stack: canary, waves and their hosts, each step's budget, the gates between waves,
+the worst-case duration, held workers, where secrets come from, and warnings. Reads no secret and needs no network.
+
+  --stack NAME    read Pulumi.NAME.yaml from the repository root (default: prod)
+  --file PATH     read any stack file instead
+  --format FMT    text (default), markdown (a pull-request comment), mermaid (a flowchart), json
+  -h, --help      show this help
+
+Exit status: 0 plan printed, 1 invalid stack config (each problem on stderr), 2 bad usage.
+`;
+
+/** Bad command line: exit 2 with the message and a pointer to --help. */
+export class UsageError extends Error {}
+
+export interface CliOptions {
+  /** Absolute path of the stack file. */
+  file: string;
+  /** Stack name shown in headings. */
+  stack: string;
+  format: Format;
+}
+
+export function parseCli(argv: string[], cwd: string): CliOptions | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        stack: { type: "string" },
+        file: { type: "string" },
+        format: { type: "string", default: "text" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (parsed.help) return "help";
+  const format = parsed.format as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")} (got ${parsed.format})`);
+  if (parsed.stack !== undefined && parsed.file !== undefined) throw new UsageError("give --stack or --file, not both");
+  if (parsed.file !== undefined) {
+    const file = path.resolve(cwd, parsed.file);
+    if (!fs.existsSync(file)) throw new UsageError(`--file ${parsed.file}: no such file`);
+    return { file, stack: stackNameOf(file), format };
+  }
+  const stack = parsed.stack ?? "prod";
+  if (!/^[A-Za-z0-9._-]+$/.test(stack)) throw new UsageError(`--stack must be a stack name like prod (got ${stack})`);
+  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) {
+    throw new UsageError(`--stack ${stack}: no Pulumi.${stack}.yaml in ${REPO_ROOT}; stacks here: ${knownStacks().join(", ") || "none"}`);
+  }
+  return { file, stack, format };
+}
+
+/** `Pulumi.lab.yaml` → `lab`; any other file name without its extension. */
+function stackNameOf(file: string): string {
+  const base = path.basename(file);
+  return /^Pulumi\.(.+)\.ya?ml$/.exec(base)?.[1] ?? base.replace(/\.ya?ml$/, "");
+}
+
+function knownStacks(): string[] {
+  return fs.readdirSync(REPO_ROOT).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []).sort();
+}
+
+/** The file as the operator knows it: relative to the repository when inside it. */
+function displayPath(file: string): string {
+  const relative = path.relative(REPO_ROOT, file);
+  return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
+}
+
+export function main(argv: string[]): number {
+  let options: CliOptions | "help";
+  try {
+    // npm runs scripts from the package root; INIT_CWD is where the operator typed the command.
+    options = parseCli(argv, process.env.INIT_CWD ?? process.cwd());
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`plan: ${err.message}\nRun \`npm run plan -- --help\` for usage.\n`);
+    return 2;
+  }
+  if (options === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const shown = displayPath(options.file);
+  try {
+    const report = buildReport(options.stack, shown, loadStackFile(options.file));
+    process.stdout.write(renderPlan(report, options.format));
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const count = err.problems.length;
+    process.stderr.write(`plan: invalid stack config in ${shown} (${count} problem${count === 1 ? "" : "s"}):\n`);
+    process.stderr.write(err.problems.map((p) => `  ${p}\n`).join(""));
+    process.stderr.write("Nothing was planned. Fix these and run again.\n");
+    return 1;
+  }
+}
+
+// `npm run plan | head` closes the pipe early: that is not an error worth a stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,107 @@
+// The text view of a PlanReport, for a terminal, and the wording the markdown view shares with it. PURE.
+import { formatDuration } from "./duration";
+import { ROLLOUT_STEPS, StepName } from "./plan";
+import type { PlanReport } from "./plan-report";
+
+/** What an operator reads before `pulumi up`: order, budgets, gates, worst case, and what to look out for. */
+export function renderText(report: PlanReport): string {
+  const active = Object.keys(report.workers).length;
+  const nameWidth = Math.max(0, ...Object.keys(report.workers).map((name) => name.length));
+  const lines = [
+    `Rollout plan for stack ${report.stack} (${report.file})`,
+    "",
+    `  release  ${report.release}`,
+    `  canary   ${report.canary ?? "none (a single active worker)"}`,
+    `  hosts    ${count(active, "host")} in ${count(report.waves.length, "wave")}, ` +
+      `at most ${report.maxUnavailable} out of service at once` +
+      (report.held.length ? `, ${report.held.length} held` : ""),
+    "",
+    "Step chain on each host (budget: the longest a step may take before it fails):",
+    ...stepChainLines(report).map((line) => `  ${line}`),
+    "",
+    "Waves (each starts only after the previous wave's gate passed):",
+    ...report.waves.flatMap((hosts, index) => waveLines(report, hosts, index, nameWidth)),
+    "",
+    `Worst case in total: ${formatDuration(report.estimate.worstCaseSeconds)} ` +
+      "(every deadline spent in full, waves one after another; a healthy rollout is much faster)",
+    "",
+    ...heldLines(report),
+    ...secretLines(report),
+    ...warningLines(report),
+  ];
+  return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/** One line per step: name, budget, and what it waits for. Shared with the markdown table. */
+export function stepNotes(report: PlanReport): Record<StepName, string> {
+  const p = report.policy;
+  return {
+    drain: `${p.drainSignal}, then wait for "${p.drainCompleteLog}"; at the deadline: ${p.onDrainDeadline}`,
+    stop: "systemctl stop zombied-worker",
+    deploy: "fetch both binaries, check sha256, switch the current link",
+    "restart-executor": "restart zombied-executor, wait for its socket",
+    "start-worker": "start zombied-worker",
+    verify: `${p.verifyCommand}, then active for ${formatDuration(p.minHealthyTimeSeconds)}` +
+      (p.autoRevert ? "; on failure revert to the previous release (budget covers both)" : ""),
+    "canary-gate": `canary only: ${p.canaryRuns} successful runs, no new failures, OOM kills or landlock denials`,
+  };
+}
+
+function stepChainLines(report: PlanReport): string[] {
+  const notes = stepNotes(report);
+  const steps: StepName[] = [...ROLLOUT_STEPS, ...(report.canary ? ["canary-gate" as const] : [])];
+  const width = Math.max(...steps.map((s) => s.length));
+  return steps.map((step, i) =>
+    `${i + 1}. ${step.padEnd(width)}  ${formatDuration(report.stepBudgets[step]).padStart(7)}  ${notes[step]}`);
+}
+
+function waveLines(report: PlanReport, hosts: string[], index: number, width: number): string[] {
+  const canary = report.gates[index] === "canary-gate";
+  return [
+    `  Wave ${index}${canary ? " (canary)" : ""}: ${count(hosts.length, "host")}, ` +
+      `worst case ${formatDuration(report.estimate.perWave[index])}`,
+    ...hosts.map((name) => `    ${name.padEnd(width)}  ${report.workers[name].source.padEnd(8)}  ${report.workers[name].from}`),
+    `    gate: ${gateText(report, index)}`,
+  ];
+}
+
+/** What the next wave waits for, in words. Shared with the markdown table. */
+export function gateText(report: PlanReport, index: number): string {
+  const last = index === report.waves.length - 1;
+  if (report.gates[index] === "canary-gate") {
+    return `canary gate on ${report.canary} (${report.policy.canaryRuns} good runs within ` +
+      `${formatDuration(report.stepBudgets["canary-gate"])})${last ? "" : ` before wave ${index + 1}`}`;
+  }
+  const who = report.waves[index].length === 1 ? report.waves[index][0] : `all ${report.waves[index].length} hosts`;
+  return `verify on ${who}${last ? " (last wave)" : ` before wave ${index + 1}`}`;
+}
+
+function heldLines(report: PlanReport): string[] {
+  if (!report.held.length) return [];
+  const width = Math.max(...report.held.map((h) => h.name.length));
+  return ["Held (keep their current release):", ...report.held.map((h) => `  ${h.name.padEnd(width)}  ${h.reason}`), ""];
+}
+
+function secretLines(report: PlanReport): string[] {
+  return ["Secrets (values never shown):", ...secretSourceLines(report).map((line) => `  ${line}`), ""];
+}
+
+/** Where secrets come from, in words. Shared with markdown. */
+export function secretSourceLines(report: PlanReport): string[] {
+  const { environments, encrypted, plaintext } = report.secrets;
+  const lines = environments.map((env) => `ESC environment ${env} (resolved by pulumi; not read offline)`);
+  if (encrypted.length) lines.push(`encrypted in ${report.file}: ${encrypted.join(", ")}`);
+  if (plaintext.length) lines.push(`PLAIN TEXT in ${report.file}: ${plaintext.join(", ")}`);
+  if (!lines.length) lines.push("none set in the stack file");
+  return lines;
+}
+
+function warningLines(report: PlanReport): string[] {
+  if (!report.warnings.length) return ["No warnings."];
+  return ["Warnings:", ...report.warnings.map((w) => `  ! ${w}`)];
+}
+
+/** `1 host`, `3 hosts`. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,38 @@
+// Raw stack configs for the unit tests: the smallest valid fleet, and n-worker fleets under a chosen policy.
+import { FleetConfig } from "../../components/config";
+import { validateFleetConfig } from "../../components/config-load";
+
+/** A distinctive secret value: finding it in any message or output is a leak. */
+export const SECRET_MARKER = "MARKER-SECRET-5e1f0c";
+
+// Loosely typed on purpose: the tests build malformed configs the schema types would not allow.
+export type Raw = Record<string, any>;
+
+export function hostWorkers(n: number, prefix = "w"): Raw[] {
+  return Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, host: { address: `10.0.${i >> 8}.${i & 255}` } }));
+}
+
+/** Valid as is: three workers (two existing hosts, one adopted OVH server), secrets holding the marker. */
+export function minimalRaw(): Raw {
+  return {
+    release: {
+      version: "v1.2.3",
+      worker: { url: "https://example.test/zombied.tar.gz", sha256: "a".repeat(64) },
+      executor: { url: "https://example.test/zombied-executor.tar.gz", sha256: "b".repeat(64) },
+    },
+    ssh: { privateKey: `-----BEGIN KEY-----${SECRET_MARKER}-----END KEY-----` },
+    secrets: { DATABASE_URL_WORKER: `postgres://zombie:${SECRET_MARKER}@db/zombie` },
+    workers: [
+      { name: "w-a", host: { address: "10.0.0.1" } },
+      { name: "w-b", ovh: { serviceName: "ns1.example.net" } },
+      { name: "w-c", host: { address: "10.0.0.3" } },
+    ],
+  };
+}
+
+/** A validated fleet of `n` existing hosts named w0…w(n-1) under the given rollout policy. */
+export function fleet(n: number, rollout: Raw = {}, patch: (raw: Raw) => void = () => {}): FleetConfig {
+  const raw = { ...minimalRaw(), rollout, workers: hostWorkers(n) };
+  patch(raw);
+  return validateFleetConfig(raw, { source: "test", secretsRequired: true });
+}
