@@ -36,8 +36,9 @@ export function renderText(report: PlanReport): string {
 export function stepNotes(report: PlanReport): Record<StepName, string> {
   const p = report.policy;
   return {
-    drain: `${p.drainSignal}, then wait for "${p.drainCompleteLog}"; at the deadline: ${p.onDrainDeadline}`,
-    stop: "systemctl stop zombied-worker",
+    drain: `${p.drainSignal}, then wait for "${p.drainCompleteLog}"; past the deadline ` +
+      (p.onDrainDeadline === "fail" ? "the rollout halts" : "the worker is stopped anyway"),
+    stop: "systemctl stop zombied-worker (a worker still draining gets the unit's TimeoutStopSec)",
     deploy: "fetch both binaries, check sha256, switch the current link",
     "restart-executor": "restart zombied-executor, wait for its socket",
     "start-worker": "start zombied-worker",

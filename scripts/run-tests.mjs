@@ -43,7 +43,10 @@ function finish(startError, exit) {
   const problems = [];
   if (startError) problems.push(startError);
   if (typeof exit === "string") problems.push(exit);
-  else if (typeof exit === "number" && exit !== 0) problems.push(`vitest exited with status ${exit}`);
+  else if (typeof exit === "number" && exit !== 0) {
+    const why = counts && counts.failed === 0 ? " although no test failed: see the errors it printed above" : "";
+    problems.push(`vitest exited with status ${exit}${why}`);
+  }
   if (!counts && !startError) problems.push("vitest wrote no JSON report (it failed before running tests)");
   if (counts && counts.passed + counts.failed === 0) problems.push("no test ran");
   for (const problem of [...(counts?.notes ?? []), ...problems]) console.log(`test run: ${problem}`);

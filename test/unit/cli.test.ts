@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { UsageError, parseCli } from "../../cli/plan";
 import { formatDuration } from "../../components/duration";
-import { SECRET_MARKER } from "./fleet-fixture";
+import { Raw, SECRET_MARKER } from "./fleet-fixture";
 
 const ROOT = path.join(__dirname, "..", "..");
 const PROD = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"));
@@ -50,13 +50,40 @@ const RELEASE = `  zombie-fleet:release:
 `;
 
 describe.concurrent("on the committed prod stack", () => {
-  test.each(["text", "markdown", "mermaid", "json"])("--format %s exits 0 and names every worker and wave", async (format) => {
+  // How each format marks wave i, the canary gate, and the worst case; checked against the json of the same run.
+  const MARKS: Record<string, { wave: (i: number) => RegExp; canaryGate: RegExp; estimate: (j: Raw) => string }> = {
+    text: {
+      wave: (i) => new RegExp(`^ {2}Wave ${i}[ :]`, "m"),
+      canaryGate: /^ {4}gate: canary gate on /m,
+      estimate: (j) => `Worst case in total: ${formatDuration(j.estimate.worstCaseSeconds)}`,
+    },
+    markdown: {
+      wave: (i) => new RegExp(`^\\| ${i}( \\(canary\\))? \\|`, "m"),
+      canaryGate: /\| canary gate on /,
+      estimate: (j) => `**Worst case:** ${formatDuration(j.estimate.worstCaseSeconds)}`,
+    },
+    mermaid: {
+      wave: (i) => new RegExp(`^ {2}subgraph wave${i}\\["Wave ${i} `, "m"),
+      canaryGate: /^ {2}gate0\{\{"canary gate: /m,
+      estimate: (j) => `worst case ${formatDuration(j.estimate.perWave[0])}`,
+    },
+    json: {
+      wave: (i) => new RegExp(`^ {6}"wave": ${i},$`, "m"),
+      canaryGate: /^ {4}"canary-gate",$/m,
+      estimate: (j) => `"worstCaseSeconds": ${j.estimate.worstCaseSeconds},`,
+    },
+  };
+
+  test.each(Object.keys(MARKS))("--format %s exits 0 with every worker, every wave, the canary gate and the estimate", async (format) => {
     const run = await prodPlan(["--stack", "prod", "--format", format]);
+    const json = JSON.parse((await prodPlan(["--stack", "prod", "--format", "json"])).stdout);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    for (const name of [...ACTIVE, ...(format === "mermaid" || format === "markdown" ? HELD : [])]) {
-      expect(run.stdout).toContain(name);
-    }
+    for (const name of [...ACTIVE, ...HELD]) expect(run.stdout).toContain(name);
+    json.waves.forEach((_: unknown, i: number) => expect(run.stdout).toMatch(MARKS[format].wave(i)));
+    expect(run.stdout).not.toMatch(MARKS[format].wave(json.waves.length));
+    expect(run.stdout).toMatch(MARKS[format].canaryGate);
+    expect(run.stdout).toContain(MARKS[format].estimate(json));
     expect(run.stdout).not.toMatch(/secure|v1:/);
   });
 
@@ -100,6 +127,22 @@ describe.concurrent("on the committed prod stack", () => {
     expect(stdout).toContain("| Wave | Hosts | Gate to the next wave | Worst case |");
     expect(stdout).toMatch(/```mermaid\nflowchart TD\n[^]*\n```\n/);
   });
+});
+
+test("the CLI loads only yaml and zod from node_modules: no @pulumi/*, so it starts fast", async () => {
+  const script = 'require("./cli/plan.ts"); process.stdout.write(JSON.stringify(Object.keys(require.cache)))';
+  const loaded = await new Promise<string[]>((resolve, reject) =>
+    execFile(process.execPath, ["--import", "tsx", "-e", script], { cwd: ROOT }, (error, stdout) =>
+      (error ? reject(error) : resolve(JSON.parse(stdout)))));
+  const packageOf = (file: string) => {
+    const parts = file.split("/node_modules/").pop()!.split("/");
+    return parts[0].startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
+  };
+  const packages = new Set(loaded.filter((f) => f.includes("/node_modules/")).map(packageOf));
+  packages.delete("tsx");
+  packages.delete("esbuild");
+  expect([...packages].sort()).toEqual(["yaml", "zod"]);
+  expect(loaded.some((f) => f.endsWith("/cli/plan.ts"))).toBe(true);
 });
 
 describe("bad usage", () => {
