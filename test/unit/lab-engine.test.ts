@@ -1,0 +1,43 @@
+// The lab engine's reproduction of the command provider and engine rules (the parts that need no host).
+import { describe, expect, test } from "vitest";
+import { operationFor } from "../../lab/engine/provider";
+import { ResourceState, deletionOrder } from "../../lab/engine/state";
+
+const stored = (inputs: Record<string, unknown>, extra: Partial<ResourceState> = {}): ResourceState => ({
+  urn: "urn:a", type: "command:remote:Command", name: "a", inputs, outputs: {}, dependencies: [], retainOnDelete: false, ...extra,
+});
+
+describe("operationFor (pulumi-command diff rules)", () => {
+  const base = { create: "run", triggers: ["fp1"], connection: { host: "h" } };
+  test.each([
+    ["nothing stored", undefined, base, "create"],
+    ["identical inputs", stored(base), { ...base }, "same"],
+    ["changed triggers", stored(base), { ...base, triggers: ["fp2"] }, "replace"],
+    ["triggers appear", stored({ create: "run" }), { create: "run", triggers: ["x"] }, "replace"],
+    ["changed create text", stored(base), { ...base, create: "run --v2" }, "update"],
+    ["changed connection", stored(base), { ...base, connection: { host: "h2" } }, "update"],
+    ["changed stdin", stored(base), { ...base, stdin: "new" }, "update"],
+  ])("%s → %s", (_label, old, inputs, expected) => {
+    expect(operationFor(old, inputs)).toBe(expected);
+  });
+});
+
+describe("deletionOrder (dependents before their dependencies)", () => {
+  test("a decommission goes before the server and tailnet it depends on", () => {
+    const server = stored({}, { urn: "server", name: "server" });
+    const join = stored({}, { urn: "join", name: "join", dependencies: ["server"] });
+    const decommission = stored({}, { urn: "decom", name: "decom", dependencies: ["server", "join"] });
+    const levels = deletionOrder([server, decommission, join]).map((l) => l.map((r) => r.name));
+    expect(levels).toEqual([["decom"], ["join"], ["server"]]);
+  });
+
+  test("independent resources are deleted together", () => {
+    const levels = deletionOrder([stored({}, { urn: "x", name: "x" }), stored({}, { urn: "y", name: "y" })]);
+    expect(levels.map((l) => l.map((r) => r.name).sort())).toEqual([["x", "y"]]);
+  });
+
+  test("a dependency that is not being deleted does not block", () => {
+    const levels = deletionOrder([stored({}, { urn: "x", name: "x", dependencies: ["kept"] })]);
+    expect(levels.map((l) => l.map((r) => r.name))).toEqual([["x"]]);
+  });
+});
