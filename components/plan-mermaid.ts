@@ -26,7 +26,8 @@ export function renderMermaid(report: PlanReport): string {
     previousNode = `gate${index}`;
     previousIndex = index;
   }
-  lines.push(`  done(["${label(`release ${report.release} rolled out`)}"])`);
+  const outcome = report.waves.length ? `release ${report.release} rolled out` : "no active worker: nothing to roll out";
+  lines.push(`  done(["${label(outcome)}"])`);
   if (previousNode !== undefined) lines.push(`  ${previousNode} --> done`);
   lines.push(...heldSubgraph(report));
   return `${lines.join("\n")}\n`;

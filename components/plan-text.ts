@@ -11,7 +11,7 @@ export function renderText(report: PlanReport): string {
     `Rollout plan for stack ${report.stack} (${report.file})`,
     "",
     `  release  ${report.release}`,
-    `  canary   ${report.canary ?? "none (a single active worker)"}`,
+    `  canary   ${report.canary ?? (active ? "none (a single active worker)" : "none (no active worker)")}`,
     `  hosts    ${count(active, "host")} in ${count(report.waves.length, "wave")}, ` +
       `at most ${report.maxUnavailable} out of service at once` +
       (report.held.length ? `, ${report.held.length} held` : ""),
@@ -21,6 +21,7 @@ export function renderText(report: PlanReport): string {
     "",
     "Waves (each starts only after the previous wave's gate passed):",
     ...report.waves.flatMap((hosts, index) => waveLines(report, hosts, index, nameWidth)),
+    ...(report.waves.length ? [] : ["  none: no active worker, nothing to roll out"]),
     "",
     `Worst case in total: ${formatDuration(report.estimate.worstCaseSeconds)} ` +
       "(every deadline spent in full, waves one after another; a healthy rollout is much faster)",

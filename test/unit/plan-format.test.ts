@@ -138,3 +138,13 @@ test("json has the documented shape", () => {
   expect(json.workers.w0).toEqual({ wave: 0, canary: true, source: "existing", from: "existing host 10.0.0.0", steps: report.workers.w0.steps });
   expect(json.estimate).toEqual({ worstCaseSeconds: report.estimate.worstCaseSeconds, perWave: report.estimate.perWave });
 });
+
+test("a fleet with every worker held renders in every format and says nothing will roll out", () => {
+  const { report: r } = reportOf(2, {}, (raw) => raw.workers.forEach((w: Raw) => (w.hold = "frozen")));
+  expect(r.waves).toEqual([]);
+  expect(renderText(r)).toContain("canary   none (no active worker)");
+  expect(renderText(r)).toContain("  none: no active worker, nothing to roll out");
+  expect(renderMermaid(r)).toContain('done(["no active worker: nothing to roll out"])');
+  expect(renderMermaid(r)).not.toContain("-->");
+  expect(JSON.parse(renderPlan(r, "json")).held).toEqual([{ name: "w0", reason: "frozen" }, { name: "w1", reason: "frozen" }]);
+});
