@@ -37,7 +37,10 @@ function isConfigArg(arg) {
   return arg === "--config" || arg === "-c" || arg.startsWith("--config=");
 }
 
+let finished = false;
 function finish(startError, exit) {
+  if (finished) return; // a failed spawn can report both "error" and "exit"
+  finished = true;
   const counts = startError ? null : readCounts(reportFile);
   rmSync(tempDir, { recursive: true, force: true });
   const problems = [];
