@@ -121,7 +121,8 @@ export class Harness {
     }
     for (const d of [this.zfRoot, this.unitDir, this.binDir]) fs.mkdirSync(d, { recursive: true });
     this.env = {
-      PATH: `${this.binPath}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+      // Stand-ins first, then the release's binaries (as /usr/local/bin on a host), then the system.
+      PATH: `${this.binPath}:${this.binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
       HOME: this.root,
       TMPDIR: os.tmpdir(),
       LANG: "C.UTF-8",
