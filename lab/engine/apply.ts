@@ -43,7 +43,13 @@ export function labConfig(args: Args): Record<string, string> {
   const privateKey = fs.readFileSync(path.join(args.labDir, "ssh", "id_ed25519"), "utf8");
   raw.ssh = { ...(raw.ssh as object | undefined), privateKey };
   raw.secrets = { ...(raw.secrets as object | undefined), ...JSON.parse(fs.readFileSync(args.secretsFile, "utf8")) };
-  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [`zombie-fleet:${k}`, JSON.stringify(v)]));
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [`zombie-fleet:${k}`, labAddresses(JSON.stringify(v), args.labDir)]));
+}
+
+/** Puts the addresses the lab picked at boot where the stack file names the lab's services (as DNS would). */
+function labAddresses(json: string, labDir: string): string {
+  const hosts = JSON.parse(fs.readFileSync(path.join(labDir, "hosts.json"), "utf8")) as { artifacts: { baseUrl: string }; redis: { url: string } };
+  return json.replaceAll("http://lab-artifacts/", `${hosts.artifacts.baseUrl}/`).replaceAll("redis://lab-redis:6379", hosts.redis.url);
 }
 
 function progressPrinter(started: number) {
