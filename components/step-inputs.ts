@@ -41,6 +41,8 @@ export function rolloutStepInputs(config: FleetConfig, host: string, step: StepN
     case "verify":
       return {
         ...common,
+        // An unhealthy worker is drained before an auto-revert restarts it on the previous release.
+        ...drainInputs(config),
         ZF_VERIFY_COMMAND: config.verify.command,
         ZF_MIN_HEALTHY: config.rollout.minHealthyTime,
         ZF_AUTO_REVERT: config.rollout.autoRevert,
@@ -81,5 +83,7 @@ export function decommissionInputs(config: FleetConfig, host: string): ScriptInp
     ...drainInputs(config),
     ZF_STEP_TIMEOUT: stepBudgets(config).stop,
     ZF_TAILSCALE: config.tailscale.enabled,
+    // The delete reaches the host over the tailnet: log out only after this command has returned.
+    ...(config.tailscale.enabled ? { ZF_LOGOUT_DELAY: 5 } : {}),
   };
 }

@@ -8,34 +8,15 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseDocument } from "yaml";
+import { setRelease } from "./stack-file";
 
 const ROOT = path.join(__dirname, "..");
 const LAB_DIR = process.env.LAB_DIR ?? path.join(ROOT, ".lab");
-export const ARTIFACTS_HOST = "http://lab-artifacts";
 
 function run(cmd: string, args: string[]): number {
   return spawnSync(cmd, args, { stdio: "inherit", cwd: ROOT }).status ?? 1;
 }
 const tsx = (file: string, args: string[]) => run(process.execPath, ["--import", "tsx", path.join(ROOT, file), ...args]);
-
-/** Rewrites the release block of a stack file from the lab's release.json, keeping the file's comments. */
-export function setRelease(stackFile: string, version: string, labDir = LAB_DIR): void {
-  const releaseFile = path.join(labDir, "artifacts", version, "release.json");
-  if (!fs.existsSync(releaseFile)) {
-    const known = fs.existsSync(path.join(labDir, "artifacts")) ? fs.readdirSync(path.join(labDir, "artifacts")).join(", ") : "none (run `npm run lab -- up`)";
-    throw new Error(`no lab release ${version} (known: ${known})`);
-  }
-  const release = JSON.parse(fs.readFileSync(releaseFile, "utf8")) as { worker: { url: string; sha256: string }; executor: { url: string; sha256: string } };
-  const portable = (url: string) => `${ARTIFACTS_HOST}/${version}/${path.basename(url)}`;
-  const doc = parseDocument(fs.readFileSync(stackFile, "utf8"));
-  doc.setIn(["config", "zombie-fleet:release"], doc.createNode({
-    version,
-    worker: { url: portable(release.worker.url), sha256: release.worker.sha256 },
-    executor: { url: portable(release.executor.url), sha256: release.executor.sha256 },
-  }));
-  fs.writeFileSync(stackFile, doc.toString());
-}
 
 function main(argv: string[]): number {
   const [command = "help", ...rest] = argv;
@@ -50,7 +31,7 @@ function main(argv: string[]): number {
       return tsx("lab/engine/apply.ts", rest);
     case "release": {
       if (!rest[0]) throw new Error("usage: npm run lab -- release VERSION");
-      setRelease(path.join(ROOT, "Pulumi.lab.yaml"), rest[0]);
+      setRelease(path.join(ROOT, "Pulumi.lab.yaml"), rest[0], LAB_DIR);
       console.log(`Pulumi.lab.yaml now rolls out ${rest[0]}; run \`npm run lab -- apply\``);
       return 0;
     }

@@ -5,7 +5,9 @@
 #          nothing left to do it is a skip.
 # Inputs:  the drain inputs (ZF_DRAIN_DEADLINE required; ZF_DRAIN_SIGNAL, ZF_DRAIN_COMPLETE_LOG,
 #          ZF_ON_DRAIN_DEADLINE as in drain.sh), ZF_STEP_TIMEOUT (s, default 60), ZF_TAILSCALE (true | false,
-#          default false); common inputs in README.md.
+#          default false), ZF_LOGOUT_DELAY (s, default 0: log out before returning; the program passes a delay
+#          because it reaches the host over the tailnet, and logging out under its own SSH session would cut it);
+#          common inputs in README.md.
 # Output:  step=decommission host=<h> status=ok actions="drained stopped:<unit> disabled:<unit> tailscale-logout" drain=…
 #          step=decommission host=<h> status=skip reason="already decommissioned"
 #          step=decommission host=<h> status=fail reason="…" (drain fields as in drain.sh)
@@ -74,6 +76,12 @@ tailnet_logout() {
   local err
   if [[ "$ZF_TAILSCALE" != true ]] || ! command -v tailscale >/dev/null; then return 0; fi
   if ! timeout --kill-after=2 "$ZF_STEP_TIMEOUT" tailscale status >/dev/null 2>&1; then return 0; fi
+  if (( ${ZF_LOGOUT_DELAY:-0} > 0 )); then
+    # Detached, so this step reports and its SSH session closes before the tailnet goes away.
+    setsid nohup bash -c "sleep ${ZF_LOGOUT_DELAY}; tailscale logout" </dev/null >/dev/null 2>&1 &
+    ACTIONS+=("tailscale-logout-in-${ZF_LOGOUT_DELAY}s")
+    return 0
+  fi
   if ! err=$(timeout --kill-after=2 "$ZF_STEP_TIMEOUT" tailscale logout 2>&1); then
     zf_fail "$STEP" "$ZF_EXIT_FAILED" reason="tailscale logout failed: ${err//$'\n'/ }" actions="${ACTIONS[*]}"
   fi

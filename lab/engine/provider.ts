@@ -28,7 +28,8 @@ export interface ProviderOptions {
 const COMMAND_TYPES = new Set(["command:remote:Command"]);
 
 /** Outcome counts of a run, by operation, and every remote command actually executed. */
-export interface Tally { counts: Record<Operation, number>; executed: { name: string; op: Operation; seconds: number }[] }
+export interface Executed { name: string; op: Operation; seconds: number; startedAt: number; endedAt: number; ok: boolean }
+export interface Tally { counts: Record<Operation, number>; executed: Executed[] }
 
 export class LabCommandProvider {
   readonly tally: Tally = { counts: { create: 0, update: 0, replace: 0, same: 0, delete: 0 }, executed: [] };
@@ -87,8 +88,9 @@ export class LabCommandProvider {
       ...this.options.ssh,
       onLine: (_stream, line) => { if (!quiet && /^step=\S+ host=\S+ status=/.test(line)) statusLines.push(line); },
     });
-    const seconds = (Date.now() - started) / 1000;
-    this.tally.executed.push({ name, op, seconds });
+    const endedAt = Date.now();
+    const seconds = (endedAt - started) / 1000;
+    this.tally.executed.push({ name, op, seconds, startedAt: started, endedAt, ok: result.code === 0 });
     this.options.onProgress({ op, name, phase: "end", ok: result.code === 0, seconds, statusLines });
     return result;
   }

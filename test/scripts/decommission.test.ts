@@ -29,6 +29,17 @@ describe("decommission.sh", () => {
     expect(h().calls("systemctl kill")).toEqual(["systemctl kill -s SIGUSR1 --kill-whom=main zombied-worker"]);
   });
 
+  test("with ZF_LOGOUT_DELAY it returns first and logs out of the tailnet a moment later (its SSH runs over it)", async () => {
+    await enrolledHost();
+    const r = await h().run("decommission.sh", inputs({ ZF_LOGOUT_DELAY: 1 }));
+    expect(r.code).toBe(0);
+    expect(actions(r.status?.actions)).toContain("tailscale-logout-in-1s");
+    expect(h().calls("tailscale logout")).toHaveLength(0);
+    const deadline = Date.now() + 5000;
+    while (h().calls("tailscale logout").length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect(h().calls("tailscale logout")).toHaveLength(1);
+  });
+
   test("a second run on a decommissioned host is a skip", async () => {
     await enrolledHost();
     expect((await h().run("decommission.sh", inputs())).status?.status).toBe("ok");

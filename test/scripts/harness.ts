@@ -5,10 +5,9 @@ import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach } from "vitest";
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const REPO = path.resolve(__dirname, "../..");
 export const SCRIPTS_DIR = path.join(REPO, "components/scripts");
 export const STANDINS_DIR = path.join(REPO, "test/scripts/standins");
 

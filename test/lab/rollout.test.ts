@@ -1,0 +1,239 @@
+// The rehearsal fleet: the real program, run by the lab engine, rolling real releases over real SSH onto real
+// systemd hosts while a real Redis queue feeds them runs. Scenarios run in order on one lab of 5 hosts
+// (lab-worker-5 joins the fleet in "scale out"). Needs root (nspawn, netns): `npm run test:lab`.
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { LAB_DIR, LabHosts, REPO_ROOT, hostsSh, readLabHosts } from "../../lab/hosts";
+import { QueueReport, RedisTarget, enqueueRun, enqueueSteady, reset, waitForClean } from "../../lab/load";
+import { LabStack, apply, commandsByHost, onHost, outOfService, unitStates, versionOn } from "./kit";
+
+const FLEET = ["lab-worker-1", "lab-worker-2", "lab-worker-3", "lab-worker-4"];
+let lab: LabHosts;
+let redis: RedisTarget;
+let stack: LabStack;
+
+/** A steady stream of runs in the background, as `npm run lab -- load` makes. */
+const load = (seconds: number, rate: number, minMs = 1000, maxMs = 10_000) =>
+  enqueueSteady(redis, { seconds, rate, minMs, maxMs, prefix: `run-${Date.now()}` });
+
+/** Every run enqueued so far completed exactly once: none pending, none lost, none run twice. */
+async function expectNoRunLost(seconds = 90): Promise<QueueReport> {
+  const report = await waitForClean(redis, seconds);
+  expect({ ...report, byHost: undefined, byVersion: undefined, runs: undefined }).toMatchObject({
+    completedMoreThanOnce: 0, pending: 0, neverClaimed: 0, unaccounted: 0, failed: 0, completedOnce: report.enqueued,
+  });
+  return report;
+}
+
+beforeAll(async () => {
+  const up = await hostsSh(["up", "5"]);
+  if (up.code !== 0) throw new Error(`lab did not come up: ${up.stderr}`);
+  lab = readLabHosts();
+  redis = { host: lab.redis.host, port: lab.redis.port };
+  await reset(redis);
+  fs.rmSync(path.join(LAB_DIR, "state.json"), { force: true });
+  stack = new LabStack().workers(FLEET).release("v1").set("rollout", { minHealthyTime: "3s", canaryDeadline: "60s" });
+});
+
+afterAll(async () => {
+  await hostsSh(["down"]);
+});
+
+describe("first provision", () => {
+  test("brings every host from nothing to v1 with both units enabled and active", async () => {
+    const traffic = load(25, 1, 1000, 3000); // the canary gate needs runs to judge
+    const result = await apply(stack);
+    await traffic;
+    expect(result.code, result.output).toBe(0);
+    for (const host of FLEET) {
+      expect(await versionOn(lab, host)).toBe("v1");
+      expect(await unitStates(lab, host)).toEqual({
+        "zombied-executor.active": "active", "zombied-executor.enabled": "enabled",
+        "zombied-worker.active": "active", "zombied-worker.enabled": "enabled",
+      });
+    }
+    const report = await expectNoRunLost();
+    expect(Object.keys(report.byHost).sort()).toEqual(FLEET);
+  });
+
+  test(".env reaches the worker process byte for byte (quotes, $, spaces, a PEM key as one line)", async () => {
+    const secrets = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "lab/secrets.json"), "utf8")) as Record<string, string>;
+    const expected: Record<string, string> = {
+      ...secrets,
+      // zombied wants the PEM on one line with literal \n escapes (facts/zombied.md); components/env.ts does that.
+      GITHUB_APP_PRIVATE_KEY: secrets.GITHUB_APP_PRIVATE_KEY.replaceAll("\n", "\\n"),
+      REDIS_URL_WORKER: secrets.REDIS_URL_WORKER.replace("redis://lab-redis:6379", lab.redis.url),
+      GITHUB_APP_ID: "1029384",
+    };
+    const journal = await onHost(lab, "lab-worker-2", "journalctl -u zombied-worker -o cat --no-pager | grep '^env '");
+    const digests = new Map([...journal.matchAll(/^env (\S+) sha256=([0-9a-f]{64})$/gm)].map((m) => [m[1], m[2]]));
+    for (const [key, value] of Object.entries(expected)) {
+      expect(digests.get(key), key).toBe(createHash("sha256").update(value).digest("hex"));
+    }
+  });
+
+  test("an unchanged rerun executes no remote command", async () => {
+    const result = await apply(stack);
+    expect(result.code, result.output).toBe(0);
+    expect(result.executed).toEqual([]);
+  });
+});
+
+describe("rollout v1 → v2 under a steady stream of runs", () => {
+  let result: Awaited<ReturnType<typeof apply>>;
+
+  beforeAll(async () => {
+    const traffic = load(45, 0.8);
+    result = await apply(stack.release("v2"));
+    await traffic;
+  });
+
+  test("converges with every host on v2 and no run lost", async () => {
+    expect(result.code, result.output).toBe(0);
+    for (const host of FLEET) expect(await versionOn(lab, host)).toBe("v2");
+    const report = await expectNoRunLost();
+    expect(report.byVersion.v2).toBeGreaterThan(0);
+  });
+
+  test("the canary gate saw at least canaryRuns runs before any other host was drained", () => {
+    const gate = result.executed.find((e) => e.name === "lab-worker-1-canary-gate")!;
+    const sessions = Number(/step=canary-gate host=lab-worker-1 status=ok .*?sessions=\+(\d+)/.exec(result.output)?.[1]);
+    expect(sessions).toBeGreaterThanOrEqual(3);
+    const otherDrains = result.executed.filter((e) => e.name.endsWith("-drain") && !e.name.startsWith("lab-worker-1-"));
+    expect(otherDrains).toHaveLength(3);
+    for (const drain of otherDrains) expect(drain.startedAt).toBeGreaterThanOrEqual(gate.endedAt);
+  });
+
+  test("no two waves overlapped: [canary] → [lab-worker-2] → [lab-worker-3, lab-worker-4]", () => {
+    const waves = [["lab-worker-1"], ["lab-worker-2"], ["lab-worker-3", "lab-worker-4"]];
+    const spans = waves.map((hosts) => hosts.map((h) => outOfService(result.executed, h)!));
+    for (let i = 1; i < spans.length; i++) {
+      const previousEnd = Math.max(...spans[i - 1].map((s) => s.to));
+      for (const span of spans[i]) expect(span.from).toBeGreaterThanOrEqual(previousEnd);
+    }
+  });
+});
+
+describe("a release that fails doctor", () => {
+  let result: Awaited<ReturnType<typeof apply>>;
+
+  beforeAll(async () => {
+    const traffic = load(20, 0.8, 1000, 4000);
+    result = await apply(stack.release("v3-bad-doctor"));
+    await traffic;
+  });
+
+  test("halts the rollout at the canary and touches no other host", async () => {
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/FAILED\s+lab-worker-1-verify/);
+    expect(Object.keys(commandsByHost(result.executed))).toEqual(["lab-worker-1"]);
+    for (const host of FLEET.slice(1)) {
+      expect(await versionOn(lab, host)).toBe("v2");
+      expect((await unitStates(lab, host))["zombied-worker.active"]).toBe("active");
+    }
+  });
+
+  test("auto-reverts the canary to v2, serving, says why, and loses no run", async () => {
+    expect(result.output).toMatch(/step=verify host=lab-worker-1 status=fail .*reverted_to=v2/);
+    expect(await versionOn(lab, "lab-worker-1")).toBe("v2");
+    expect((await unitStates(lab, "lab-worker-1"))["zombied-worker.active"]).toBe("active");
+    await expectNoRunLost();
+  });
+
+  test("going back to v2 in config converges again, touching only the canary", async () => {
+    const traffic = load(15, 0.8, 1000, 3000);
+    const back = await apply(stack.release("v2"));
+    await traffic;
+    expect(back.code, back.output).toBe(0);
+    expect(Object.keys(commandsByHost(back.executed))).toEqual(["lab-worker-1"]);
+    await expectNoRunLost();
+  });
+});
+
+describe("scaling", () => {
+  test("scale out by one: only the new host's commands run, and it claims runs", async () => {
+    const traffic = load(20, 1, 1000, 3000);
+    const result = await apply(stack.workers([...FLEET, "lab-worker-5"]));
+    await traffic;
+    expect(result.code, result.output).toBe(0);
+    expect(Object.keys(commandsByHost(result.executed))).toEqual(["lab-worker-5"]);
+    expect(await versionOn(lab, "lab-worker-5")).toBe("v2");
+    const report = await expectNoRunLost();
+    expect(report.byHost["lab-worker-5"]).toBeGreaterThan(0);
+  });
+
+  test("scale in by one: the host is drained (its in-flight runs complete) and stopped before it is forgotten", async () => {
+    // Fill every worker slot with runs that outlast the start of the decommission.
+    for (let i = 0; i < 10; i++) await enqueueRun(redis, `scale-in-${i}`, 6000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const result = await apply(stack.workers(FLEET));
+    expect(result.code, result.output).toBe(0);
+    const decommission = /step=decommission host=lab-worker-5 status=ok .*/.exec(result.output)?.[0];
+    expect(decommission).toMatch(/drain=complete/);
+    // The stand-in logs how many runs it still had when the drain signal came: the decommission waited for them.
+    const drainStart = await onHost(lab, "lab-worker-5", "journalctl -u zombied-worker -o cat --no-pager | grep 'drain start' | tail -1");
+    expect(Number(/in_flight=(\d+)/.exec(drainStart)?.[1])).toBeGreaterThan(0);
+    expect(await unitStates(lab, "lab-worker-5")).toMatchObject({
+      "zombied-worker.active": "inactive", "zombied-worker.enabled": "disabled", "zombied-executor.enabled": "disabled",
+    });
+    await expectNoRunLost();
+  });
+});
+
+describe("an interrupted rollout", () => {
+  test("the engine killed mid-wave, then run again, converges on the new release with no run lost", async () => {
+    const traffic = load(60, 0.8);
+    stack.release("v1");
+    const killed = await apply(stack, { killWhen: /replace\s+lab-worker-2-deploy/ });
+    expect(killed.code).toBe(137);
+    const rerun = await apply(stack);
+    await traffic;
+    expect(rerun.code, rerun.output).toBe(0);
+    // The canary finished before the kill: the rerun does not touch it again.
+    expect(commandsByHost(rerun.executed)["lab-worker-1"]).toBeUndefined();
+    for (const host of FLEET) expect(await versionOn(lab, host)).toBe("v1");
+    await expectNoRunLost();
+  });
+});
+
+describe("a run that outlives the drain deadline", () => {
+  // No RUN_TIMEOUT_MS in env (so no rule ties it to the deadline) and a 6 s drain deadline; runs take 15 s.
+  const envWithoutRunTimeout = { GITHUB_APP_ID: "1029384", WORKER_CONCURRENCY: "2", LOG_LEVEL: "info" };
+  const longRuns = async (prefix: string, count: number, ms: number) => {
+    for (let i = 0; i < count; i++) await enqueueRun(redis, `${prefix}-${i}`, ms);
+    await new Promise((r) => setTimeout(r, 1500));
+  };
+
+  test("onDrainDeadline: fail halts at the canary; the canary still finishes its runs, then stays drained", async () => {
+    stack.put("env", envWithoutRunTimeout).set("rollout", { drainDeadline: "6s", onDrainDeadline: "fail" });
+    await longRuns("long-fail", 8, 15_000); // two per host
+    const result = await apply(stack);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/step=drain host=lab-worker-1 status=fail .*drain=deadline .*in_flight=[1-9]/);
+    // Other hosts only had their decommission's stored delete updated to the new drain contract (a no-op echo).
+    const touched = Object.entries(commandsByHost(result.executed)).filter(([, steps]) => steps.some((s) => s !== "decommission"));
+    expect(touched.map(([host]) => host)).toEqual(["lab-worker-1"]);
+    // What happened to those runs: the worker kept draining past the deadline and completed them; it then exited
+    // and, drained, was not respawned. The rest of the fleet kept serving.
+    await expectNoRunLost(40);
+    expect((await unitStates(lab, "lab-worker-1"))["zombied-worker.active"]).toBe("inactive");
+    for (const host of FLEET.slice(1)) expect((await unitStates(lab, host))["zombied-worker.active"]).toBe("active");
+  });
+
+  test("onDrainDeadline: proceed goes on after the deadline, and the stop still lets the runs finish", async () => {
+    stack.set("rollout", { onDrainDeadline: "proceed" });
+    // The canary's worker is stopped: six runs fill the other three hosts and outlast lab-worker-2's drain
+    // deadline. 28 s, because those workers still run with the RUN_TIMEOUT_MS (30 s) they were started with.
+    await longRuns("long-proceed", 6, 28_000);
+    const traffic = load(30, 1, 1000, 2000);
+    const result = await apply(stack);
+    await traffic;
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toMatch(/step=drain host=lab-worker-2 status=ok .*drain=deadline/);
+    // The unit's TimeoutStopSec (drain deadline + 30 s) covered what was left of the runs: the stop waited.
+    await expectNoRunLost(60);
+    for (const host of FLEET) expect((await unitStates(lab, host))["zombied-worker.active"]).toBe("active");
+  });
+});
