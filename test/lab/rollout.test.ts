@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LAB_DIR, LabHosts, REPO_ROOT, hostsSh, readLabHosts } from "../../lab/hosts";
 import { QueueReport, RedisTarget, enqueueRun, enqueueSteady, reset, waitForClean } from "../../lab/load";
-import { LabStack, apply, commandsByHost, onHost, outOfService, unitStates, versionOn } from "./kit";
+import { LabStack, apply, commandsByHost, onHost, outOfService, unitStates, versionOn } from "../../lab/rehearsal";
 
 const FLEET = ["lab-worker-1", "lab-worker-2", "lab-worker-3", "lab-worker-4"];
 let lab: LabHosts;
@@ -54,6 +54,8 @@ describe("first provision", () => {
         "zombied-worker.active": "active", "zombied-worker.enabled": "enabled",
       });
     }
+    // Eight runs at once for eight idle worker threads (2 per host): each blocked thread takes one.
+    for (let i = 0; i < 8; i++) await enqueueRun(redis, `claims-${i}`, 1000);
     const report = await expectNoRunLost();
     expect(Object.keys(report.byHost).sort()).toEqual(FLEET);
   });

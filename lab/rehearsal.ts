@@ -1,12 +1,12 @@
-// What the lab scenarios share: a stack file of their own, the engine run as `npm run lab -- apply` would run
+// What lab scenarios and the lab benchmark share: a stack file of their own, the engine run as `npm run lab -- apply` would run
 // it, and looks at the hosts over SSH.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Executed } from "../../lab/engine/provider";
-import { LAB_DIR, LabHosts, REPO_ROOT, labSsh } from "../../lab/hosts";
-import { editConfig, readConfig, setRelease } from "../../lab/stack-file";
+import type { Executed } from "./engine/provider";
+import { LAB_DIR, LabHosts, REPO_ROOT, labSsh } from "./hosts";
+import { editConfig, readConfig, setRelease } from "./stack-file";
 
 export interface ApplyResult {
   code: number;
