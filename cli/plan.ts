@@ -7,17 +7,22 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadStackFile } from "../components/config-load";
 import { FORMATS, Format, renderPlan } from "../components/plan-format";
+import { compareStacks, stackSnapshot } from "../components/plan-diff";
 import { buildReport } from "../components/plan-report";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
-const USAGE = `Usage: npm run plan -- [--stack NAME | --file PATH] [--format ${FORMATS.join("|")}]
+const USAGE = `Usage: npm run plan -- [--stack NAME | --file PATH] [--base PATH] [--format ${FORMATS.join("|")}]
 
 Prints the rollout plan of a stack: canary, waves and their hosts, each step's budget, the gates between waves,
 the worst-case duration, held workers, where secrets come from, and warnings. Reads no secret and needs no network.
+With --base, also why each worker is in the rollout (new host, release change, env change, unit change,
+drain/verify contract change, host change, held, unchanged, removed), compared with the stack file as it was.
 
   --stack NAME    read Pulumi.NAME.yaml from the repository root (default: prod)
   --file PATH     read any stack file instead
+  --base PATH     the same stack file as it was before, e.g. from
+                  \`git show origin/main:Pulumi.prod.yaml > base.yaml\`; secrets are compared by ciphertext only
   --format FMT    text (default), markdown (a pull-request comment), mermaid (a flowchart), json
   -h, --help      show this help
 
@@ -33,6 +38,8 @@ export interface CliOptions {
   /** Stack name shown in headings. */
   stack: string;
   format: Format;
+  /** Absolute path of the stack file as it was before (--base), when given. */
+  base?: string;
 }
 
 export function parseCli(argv: string[], cwd: string): CliOptions | "help" {
@@ -43,6 +50,7 @@ export function parseCli(argv: string[], cwd: string): CliOptions | "help" {
       options: {
         stack: { type: "string" },
         file: { type: "string" },
+        base: { type: "string" },
         format: { type: "string", default: "text" },
         help: { type: "boolean", short: "h" },
       },
@@ -56,10 +64,15 @@ export function parseCli(argv: string[], cwd: string): CliOptions | "help" {
   const format = parsed.format as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")} (got ${parsed.format})`);
   if (parsed.stack !== undefined && parsed.file !== undefined) throw new UsageError("give --stack or --file, not both");
+  let base: string | undefined;
+  if (parsed.base !== undefined) {
+    base = path.resolve(cwd, parsed.base);
+    if (!fs.existsSync(base)) throw new UsageError(`--base ${parsed.base}: no such file`);
+  }
   if (parsed.file !== undefined) {
     const file = path.resolve(cwd, parsed.file);
     if (!fs.existsSync(file)) throw new UsageError(`--file ${parsed.file}: no such file`);
-    return { file, stack: stackNameOf(file), format };
+    return { file, stack: stackNameOf(file), format, ...(base ? { base } : {}) };
   }
   const stack = parsed.stack ?? "prod";
   if (!/^[A-Za-z0-9._-]+$/.test(stack)) throw new UsageError(`--stack must be a stack name like prod (got ${stack})`);
@@ -67,7 +80,7 @@ export function parseCli(argv: string[], cwd: string): CliOptions | "help" {
   if (!fs.existsSync(file)) {
     throw new UsageError(`--stack ${stack}: no Pulumi.${stack}.yaml in ${REPO_ROOT}; stacks here: ${knownStacks().join(", ") || "none"}`);
   }
-  return { file, stack, format };
+  return { file, stack, format, ...(base ? { base } : {}) };
 }
 
 /** `Pulumi.lab.yaml` → `lab`; any other file name without its extension. */
@@ -102,13 +115,19 @@ export function main(argv: string[]): number {
   }
   const shown = displayPath(options.file);
   try {
-    const report = buildReport(options.stack, shown, loadStackFile(options.file));
-    process.stdout.write(renderPlan(report, options.format));
+    const head = loadStackFile(options.file);
+    const reasons = options.base === undefined ? undefined : compareStacks(
+      stackSnapshot(loadStackFile(options.base), fs.readFileSync(options.base, "utf8")),
+      stackSnapshot(head, fs.readFileSync(options.file, "utf8")),
+      displayPath(options.base),
+    );
+    process.stdout.write(renderPlan(buildReport(options.stack, shown, head, reasons), options.format));
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const count = err.problems.length;
-    process.stderr.write(`plan: invalid stack config in ${shown} (${count} problem${count === 1 ? "" : "s"}):\n`);
+    const where = err.source === options.base ? `${displayPath(options.base)} (the --base file)` : shown;
+    process.stderr.write(`plan: invalid stack config in ${where} (${count} problem${count === 1 ? "" : "s"}):\n`);
     process.stderr.write(err.problems.map((p) => `  ${p}\n`).join(""));
     process.stderr.write("Nothing was planned. Fix these and run again.\n");
     return 1;

@@ -4,7 +4,7 @@ import { formatDuration } from "./duration";
 import { ROLLOUT_STEPS, StepName } from "./plan";
 import { renderMermaid } from "./plan-mermaid";
 import type { PlanReport } from "./plan-report";
-import { count, gateText, secretSourceLines, stepNotes } from "./plan-text";
+import { count, gateText, reasonRows, reasonSummary, secretSourceLines, stepNotes } from "./plan-text";
 
 /** A pull-request comment: summary, waves table, step budgets, the flowchart, held hosts, secrets, warnings. */
 export function renderMarkdown(report: PlanReport): string {
@@ -30,6 +30,7 @@ export function renderMarkdown(report: PlanReport): string {
     renderMermaid(report).trimEnd(),
     "```",
     "",
+    ...reasonTable(report),
     ...section("Held", report.held.map((h) => `\`${h.name}\`: ${h.reason}`)),
     ...section("Secrets (values never shown)", secretSourceLines(report)),
     ...section("Warnings", report.warnings.length ? report.warnings : ["none"]),
@@ -44,6 +45,27 @@ function stepTable(report: PlanReport): string[] {
     "| Step | Budget | Does |",
     "|---|---:|---|",
     ...steps.map((s) => `| ${s} | ${formatDuration(report.stepBudgets[s])} | ${cell(notes[s])} |`),
+    "",
+  ];
+}
+
+/** Why each worker is in the rollout (--base): one row per worker, removed ones last. */
+function reasonTable(report: PlanReport): string[] {
+  const { reasons } = report;
+  if (reasons.base === null) {
+    return ["### Why each worker is in the rollout", "", `_${cell(reasons.notes.join("; "))}_`, ""];
+  }
+  return [
+    `### Why each worker is in the rollout (compared with \`${reasons.base}\`)`,
+    "",
+    `**${reasonSummary(report)}**`,
+    "",
+    "| Worker | Wave | Reasons | What changed | What runs |",
+    "|---|---|---|---|---|",
+    ...reasonRows(report).map((r) => `| \`${r.name}\` | ${r.wave === "-" ? "—" : r.wave} | ${cell(r.reasons)} | ` +
+      `${cell(r.changes.join("; ")) || "—"} | ${cell(r.runs)} |`),
+    "",
+    ...reasons.notes.map((note) => `- Note: ${note}`),
     "",
   ];
 }

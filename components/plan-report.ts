@@ -4,6 +4,7 @@
 import type { StackFile } from "./config-load";
 import { FleetConfig, HostSource, OPAQUE_SECRET } from "./config";
 import { RolloutPlan, StepName, WavePlan, planRollout, stepBudgets } from "./plan";
+import { ReasonsReport, reasonsWithoutBase } from "./plan-diff";
 
 export interface WorkerReport {
   wave: number;
@@ -50,11 +51,13 @@ export interface PlanReport {
   maxUnavailable: number;
   estimate: { worstCaseSeconds: number; perWave: number[] };
   secrets: SecretSources;
+  /** Why each worker is in the rollout, compared with a base stack file (plan-diff.ts); `base: null` without one. */
+  reasons: ReasonsReport;
   warnings: string[];
 }
 
-/** The report of a loaded stack file; `stack` names it in headings. */
-export function buildReport(stack: string, file: string, stackFile: StackFile): PlanReport {
+/** The report of a loaded stack file; `stack` names it in headings; `reasons` from compareStacks when given a base. */
+export function buildReport(stack: string, file: string, stackFile: StackFile, reasons?: ReasonsReport): PlanReport {
   const { config, environments } = stackFile;
   const plan = planRollout(config);
   const secrets = secretSources(config, environments);
@@ -80,6 +83,7 @@ export function buildReport(stack: string, file: string, stackFile: StackFile): 
     maxUnavailable: plan.maxUnavailable,
     estimate: { worstCaseSeconds: plan.estimate.worstCaseSeconds, perWave: plan.waves.map((w) => w.worstCaseSeconds) },
     secrets,
+    reasons: reasons ?? reasonsWithoutBase(),
     warnings: [...plan.warnings, ...secrets.plaintext.map(plaintextWarning)],
   };
 }

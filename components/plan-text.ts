@@ -26,6 +26,7 @@ export function renderText(report: PlanReport): string {
     `Worst case in total: ${formatDuration(report.estimate.worstCaseSeconds)} ` +
       "(every deadline spent in full, waves one after another; a healthy rollout is much faster)",
     "",
+    ...reasonLines(report),
     ...heldLines(report),
     ...secretLines(report),
     ...warningLines(report),
@@ -76,6 +77,58 @@ export function gateText(report: PlanReport, index: number): string {
   }
   const who = report.waves[index].length === 1 ? report.waves[index][0] : `all ${report.waves[index].length} hosts`;
   return `verify on ${who}${last ? " (last wave)" : ` before wave ${index + 1}`}`;
+}
+
+/** Why each worker is in the rollout (--base), or that this needs a base. */
+function reasonLines(report: PlanReport): string[] {
+  const { reasons } = report;
+  if (reasons.base === null) return [`Why each worker is in the rollout: ${reasons.notes.join("; ")}`, ""];
+  const rows = reasonRows(report);
+  const width = Math.max(...rows.map((r) => r.name.length));
+  const waveWidth = Math.max(...rows.map((r) => r.wave.length));
+  return [
+    `Why each worker is in the rollout (compared with ${reasons.base}): ${reasonSummary(report)}`,
+    ...rows.flatMap((r) => [
+      `  ${r.name.padEnd(width)}  ${r.wave.padEnd(waveWidth)}  ${r.reasons}`,
+      ...(r.changes.length ? [`      changed: ${r.changes.join("; ")}`] : []),
+      `      runs: ${r.runs}`,
+    ]),
+    ...reasons.notes.map((note) => `  note: ${note}`),
+    "",
+  ];
+}
+
+export interface ReasonRow { name: string; wave: string; reasons: string; changes: string[]; runs: string }
+
+/** One row per worker: active ones in wave order, then held, then removed. Shared with markdown. */
+export function reasonRows(report: PlanReport): ReasonRow[] {
+  const { reasons } = report;
+  const active = report.waves.flat().map((name) => {
+    const { wave, canary } = report.workers[name];
+    return { name, wave: `wave ${wave}${canary ? " (canary)" : ""}` };
+  });
+  const held = report.held.map((h) => ({ name: h.name, wave: "held" }));
+  return [
+    ...[...active, ...held].map(({ name, wave }) => {
+      const r = reasons.workers[name];
+      return { name, wave, reasons: r.reasons.join(", "), changes: r.changes, runs: r.runs };
+    }),
+    ...reasons.removed.map((r) => ({ name: r.name, wave: "-", reasons: r.reason, changes: [], runs: r.runs })),
+  ];
+}
+
+/** `3 of 5 active workers re-run, 2 unchanged, 1 held, 1 removed`. Shared with markdown. */
+export function reasonSummary(report: PlanReport): string {
+  const all = Object.values(report.reasons.workers);
+  const active = report.waves.flat().map((name) => report.reasons.workers[name]);
+  const rerun = active.filter((w) => !w.reasons.includes("unchanged")).length;
+  const parts = [
+    `${rerun} of ${count(active.length, "active worker")} re-run`,
+    `${active.length - rerun} unchanged`,
+    ...(report.held.length ? [`${report.held.length} held`] : []),
+    ...(report.reasons.removed.length ? [`${report.reasons.removed.length} removed`] : []),
+  ];
+  return all.length || report.reasons.removed.length ? parts.join(", ") : "no workers";
 }
 
 function heldLines(report: PlanReport): string[] {
