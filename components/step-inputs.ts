@@ -43,6 +43,8 @@ export function rolloutStepInputs(config: FleetConfig, host: string, step: StepN
         ...common,
         // An unhealthy worker is drained before an auto-revert restarts it on the previous release.
         ...drainInputs(config),
+        // After such a revert the host runs another release: a resumed rollout must not pass it as this one.
+        ZF_VERSION: config.release.version,
         ZF_VERIFY_COMMAND: config.verify.command,
         ZF_MIN_HEALTHY: config.rollout.minHealthyTime,
         ZF_AUTO_REVERT: config.rollout.autoRevert,

@@ -6,10 +6,13 @@
 # Inputs:  ZF_VERIFY_COMMAND (shell text, e.g. "zombied doctor worker"), ZF_MIN_HEALTHY (s), ZF_AUTO_REVERT
 #          (true | false, default false), ZF_STEP_TIMEOUT (s, default 60; bounds the command and each restart);
 #          optional ZF_DRAIN_DEADLINE (+ ZF_DRAIN_SIGNAL, ZF_DRAIN_COMPLETE_LOG): drain the unhealthy worker before
-#          the revert restarts it; common inputs in README.md.
+#          the revert restarts it; optional ZF_VERSION: the release this rollout deployed. When `current` is
+#          another one (an earlier verify reverted it), the step fails without checking: passing would let a
+#          resumed `pulumi up` carry a release that failed here on to the next wave. Common inputs in README.md.
 # Output:  step=verify host=<h> status=ok version=<v> healthy_for=<s> restarts=<n>
 #          step=verify host=<h> status=fail version=<v> reason="…"                       (no revert)
 #          step=verify host=<h> status=fail version=<v> reverted_to=<v> revert_healthy=true|false reason="…"
+#          step=verify host=<h> status=fail version=<v> expected=<v> reason="…"          (not the deployed release)
 # Exit codes: 0 ok, 1 unhealthy (reverted or not), 2 bad input.
 set -euo pipefail
 if ! declare -F zf_status >/dev/null; then
@@ -113,6 +116,10 @@ main() {
   local version
   check_inputs
   version=$(zf_release_version "$(zf_release_of "${ZF_ROOT}/current")")
+  if [[ -n "${ZF_VERSION:-}" && "${version:-}" != "$ZF_VERSION" ]]; then
+    zf_fail "$STEP" "$ZF_EXIT_FAILED" version="${version:-unknown}" expected="$ZF_VERSION" \
+      reason="the host runs ${version:-no release}, not ${ZF_VERSION}: an earlier verify of ${ZF_VERSION} failed and reverted it; fix the release in config, or re-deploy it with pulumi up --replace on this host's deploy step"
+  fi
   if check_health; then
     zf_status "$STEP" ok version="${version:-unknown}" healthy_for="${ZF_MIN_HEALTHY}s" restarts="$ZF_PROP_NRestarts"
     return 0

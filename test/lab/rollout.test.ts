@@ -144,6 +144,14 @@ describe("a release that fails doctor", () => {
     await expectNoRunLost();
   });
 
+  test("running it again unchanged halts again: the reverted canary is not passed off as the bad release", async () => {
+    const again = await apply(stack);
+    expect(again.code).not.toBe(0);
+    expect(again.output).toMatch(/step=verify host=lab-worker-1 status=fail .*expected=v3-bad-doctor/);
+    expect(Object.keys(commandsByHost(again.executed))).toEqual(["lab-worker-1"]);
+    expect(await versionOn(lab, "lab-worker-1")).toBe("v2");
+  });
+
   test("going back to v2 in config converges again, touching only the canary", async () => {
     const traffic = load(15, 0.8, 1000, 3000);
     const back = await apply(stack.release("v2"));

@@ -19,6 +19,20 @@ describe("verify.sh", () => {
     await h().startUnits();
   }
 
+  test("fails without checking when the host runs another release than the one deployed (reverted earlier)", async () => {
+    await h().startUnits(); // current is 1.0.0
+    const r = await h().run("verify.sh", inputs({ ZF_VERSION: "2.0.0" }));
+    expect(r.code).toBe(1);
+    expect(r.status).toMatchObject({ status: "fail", version: "1.0.0", expected: "2.0.0" });
+    expect(r.status?.reason).toMatch(/earlier verify of 2\.0\.0 failed and reverted it/);
+    expect(h().calls("zombied doctor")).toEqual([]);
+  });
+
+  test("passes when the host runs the release that was deployed", async () => {
+    await h().startUnits();
+    expect((await h().run("verify.sh", inputs({ ZF_VERSION: "1.0.0" }))).code).toBe(0);
+  });
+
   test.each(["run", "runRemote"] as const)("passes a worker that stays healthy for the min healthy time (%s)", async (mode) => {
     await h().startUnits();
     const r = await h()[mode]("verify.sh", inputs());
