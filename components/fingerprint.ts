@@ -82,6 +82,8 @@ export function contractHash(config: FleetConfig): string {
   const inputs = CONTRACT_STEPS.map((step) => {
     const stepInputs = { ...rolloutStepInputs(config, "", step) };
     delete stepInputs.ZF_HOST;
+    delete stepInputs.ZF_VERSION; // verify's expected release: the release part covers it
+
     return [step, stepInputs] as const;
   });
   return sha256(canonical(inputs));
