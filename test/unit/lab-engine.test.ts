@@ -41,3 +41,22 @@ describe("deletionOrder (dependents before their dependencies)", () => {
     expect(levels.map((l) => l.map((r) => r.name))).toEqual([["x"]]);
   });
 });
+
+describe("LabCommandProvider.remove", () => {
+  test("drops a retained resource from state without running its delete", async () => {
+    const { LabCommandProvider } = await import("../../lab/engine/provider");
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zf-engine-"));
+    const res = stored({ delete: "exit 7", connection: { host: "192.0.2.1" } }, { retainOnDelete: true });
+    const state = { version: 1 as const, resources: { [res.urn]: res } };
+    const events: unknown[] = [];
+    const provider = new LabCommandProvider({ state, statePath: path.join(dir, "state.json"), ssh: { workDir: dir }, onProgress: (e) => events.push(e) });
+    await provider.remove(res);
+    expect(state.resources).toEqual({});
+    expect(events).toEqual([]); // nothing was executed (192.0.2.1 is unroutable: a run would have failed)
+    expect(provider.tally.counts.delete).toBe(1);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,25 @@
+// The way out for a host that no longer exists (pulumi-command#104): `gone: true` runs nothing on it and marks
+// its decommission to be dropped from state, not run, once the worker is removed.
+import { expect, test } from "vitest";
+import { REMOTE, existingWorkers, named, runProgramWith, stackConfig } from "./fixtures";
+
+const workers = existingWorkers(3).map((w) => (w.name === "w3" ? { ...w, gone: true } : w));
+const dump = runProgramWith(stackConfig(workers));
+
+test("a gone worker gets no command but its decommission, which is retained on delete", () => {
+  expect(dump.error).toBeUndefined();
+  const mine = dump.registrations.filter((r) => r.type === REMOTE && r.name.startsWith("w3-"));
+  expect(mine.map((r) => r.name)).toEqual(["w3-decommission"]);
+  expect(named(dump, "w3-decommission").retainOnDelete).toBe(true);
+});
+
+test("the other workers' decommissions still run on delete", () => {
+  expect(named(dump, "w1-decommission").retainOnDelete).toBe(false);
+  expect(named(dump, "w2-decommission").retainOnDelete).toBe(false);
+});
+
+test("a gone worker cannot be the canary", () => {
+  const bad = runProgramWith(stackConfig(workers, { rollout: { canary: "w3" } }));
+  expect(bad.registrations).toEqual([]);
+  expect(bad.error).toMatch(/rollout\.canary: names a held worker/);
+});
