@@ -82,7 +82,7 @@ const counters = z.strictObject({
 
 const verify = z.strictObject({
   command: z.string().min(1, "must not be empty").default("zombied doctor worker"),
-  // `{host}` is replaced by the worker's address, for builds that serve metrics per host.
+  // `{host}` is replaced by the worker's name, for builds that serve metrics per host.
   metricsUrl: httpUrl.optional(),
   counters: counters.default(counters.parse({})),
   errorPattern: z.string().min(1).default("level=error|error_code="),

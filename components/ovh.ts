@@ -47,7 +47,8 @@ export function ovhServer(name: string, args: OvhServerArgs, opts: pulumi.Custom
         os: source.reinstallOs,
         customizations: { hostname: args.worker, ...(args.publicKey ? { sshKey: args.publicKey } : {}) },
         preventInstallOnCreate: false,
-      }, safety);
+      // Only a change of reinstall.os asks for another wipe; a new SSH key or hostname must not.
+      }, { ...safety, ignoreChanges: ["customizations", "storages"] });
     }
     case "order": {
       const order = source.order;

@@ -104,8 +104,12 @@ export function stepBudgets(config: FleetConfig): Record<StepName, number> {
     deploy: STEP_BOUNDS.deploy,
     "restart-executor": STEP_BOUNDS["restart-executor"],
     "start-worker": STEP_BOUNDS["start-worker"],
-    // With autoRevert a failed verify restarts both units on the previous release and checks them again.
-    verify: (STEP_BOUNDS.verifyCommand + r.minHealthyTime) * (r.autoRevert ? 2 : 1),
+    // With autoRevert a failed verify drains and stops the worker, restarts both units on the previous release
+    // and checks them again: all of that is inside this one step.
+    verify: STEP_BOUNDS.verifyCommand + r.minHealthyTime + (r.autoRevert
+      ? r.drainDeadline + Math.max(STEP_BOUNDS.stop, workerStopTimeoutSeconds(config) + 10)
+        + STEP_BOUNDS["restart-executor"] + STEP_BOUNDS["start-worker"] + STEP_BOUNDS.verifyCommand
+      : 0),
     "canary-gate": r.canaryDeadline,
   };
 }
@@ -131,6 +135,8 @@ function planWarnings(
   });
   if (config.verify.metricsUrl === undefined && activeCount > 1) {
     warnings.push("verify.metricsUrl is not set: the canary gate can only watch the logs, not the run counters");
+  } else if (config.verify.metricsUrl && !config.verify.metricsUrl.includes("{host}") && !/\/\/(127\.0\.0\.1|localhost)[:/]/.test(config.verify.metricsUrl) && activeCount > 1) {
+    warnings.push("verify.metricsUrl names no {host} and is not local to the canary: the canary gate counts the sessions and failures of every worker that URL reports on, not the canary's alone");
   }
   return warnings;
 }

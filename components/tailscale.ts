@@ -27,7 +27,9 @@ export interface TailnetJoinArgs {
 export function joinTailnet(name: string, args: TailnetJoinArgs, parent: pulumi.Resource): TailnetMember {
   const { config, worker } = args;
   const key = new tailscale.TailnetKey(`${name}-key`, {
-    description: `zombie-fleet ${worker}`,
+    // Keys are single-use and short-lived, and every field forces a new key: naming the host's identity here
+    // gives a reinstalled host (new identity) a fresh key for its new join.
+    description: pulumi.interpolate`zombie-fleet ${worker} ${args.hostIdentity}`,
     reusable: false,
     ephemeral: false,
     preauthorized: true,

@@ -58,7 +58,8 @@ export class Worker extends pulumi.ComponentResource {
     this.publicAddress = host.address;
     let access = hostAccess(config, worker.name, host.address, args.privateKey);
     const reached: pulumi.Resource[] = [...host.resources];
-    if (config.tailscale.enabled) {
+    // A gone host is not in the tailnet any more: looking its device up would fail the whole `pulumi up`.
+    if (config.tailscale.enabled && !worker.gone) {
       const tailnet = joinTailnet(`${name}-tailnet`, {
         config, worker: worker.name, publicAccess: access, hostIdentity: host.identity, dependsOn: host.resources,
       }, this);
@@ -71,7 +72,7 @@ export class Worker extends pulumi.ComponentResource {
 
     this.decommission(name, args, access, reached);
     if (args.plan) {
-      this.gate = this.rollOut(name, args, args.plan, access, reached);
+      this.gate = this.rollOut(name, args, args.plan, access, reached, host.identity);
     }
     this.release = pulumi.output(args.plan ? config.release.version : "held");
     this.fingerprint = args.fingerprint.host;
@@ -96,9 +97,13 @@ export class Worker extends pulumi.ComponentResource {
   }
 
   /** Host layout, .env and units, then the rollout chain of the plan; returns the gate of this host. */
-  private rollOut(name: string, args: WorkerArgs, plan: HostPlan, access: HostAccess, reached: pulumi.Resource[]) {
+  private rollOut(
+    name: string, args: WorkerArgs, plan: HostPlan, access: HostAccess, reached: pulumi.Resource[],
+    identity: pulumi.Output<string>,
+  ) {
     const { config, worker, fingerprint } = args;
-    const base = { config, access };
+    // A new or reinstalled host (new identity) gets everything again, even when nothing else changed.
+    const base = { config, access, triggers: [identity] };
     const layout = scriptStep(`${name}-layout`, {
       ...base, script: "layout", inputs: layoutInputs(config, worker.name), stdin: deployBundle(),
     }, { parent: this, dependsOn: reached });
@@ -120,7 +125,7 @@ export class Worker extends pulumi.ComponentResource {
     const scripts = rolloutScriptsHash();
     for (const step of plan.steps) {
       // The download depends on the release alone: an env-only change drains and restarts without one.
-      const triggers = step === "deploy" ? [fingerprint.release] : [fingerprint.host, scripts];
+      const triggers = step === "deploy" ? [identity, fingerprint.release] : [identity, fingerprint.host, scripts];
       const cmd = scriptStep(`${name}-${step}`, {
         ...base, script: step, inputs: rolloutStepInputs(config, worker.name, step), triggers,
       }, { parent: this, dependsOn: [...previous, ...args.afterGates] });
@@ -142,8 +147,10 @@ export class Worker extends pulumi.ComponentResource {
     }, {
       parent: this,
       dependsOn: reached,
-      // A host that is already gone cannot be drained: drop the command from state instead of running it.
+      // A host that is already gone cannot be drained: drop the command from state instead of running it, and
+      // keep its stored inputs as they are (a changed input would be an update, which runs `create` on the host).
       retainOnDelete: args.worker.gone,
+      ...(args.worker.gone ? { ignoreChanges: ["connection", "create", "delete", "triggers"] } : {}),
     });
   }
 }

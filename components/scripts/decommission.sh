@@ -42,6 +42,8 @@ drain() {
     not-running) ;;
     stopped) ACTIONS+=("stopped:${ZF_WORKER_UNIT}") ;;
     complete | exited) ACTIONS+=(drained) ;;
+    # The host is leaving anyway: its cut runs stay pending and XAUTOCLAIM hands them to other workers.
+    died) ACTIONS+=(worker-died-on-drain-signal) ;;
     deadline)
       if [[ "$ZF_ON_DRAIN_DEADLINE" != proceed ]]; then
         zf_fail "$STEP" "$ZF_EXIT_TIMEOUT" \

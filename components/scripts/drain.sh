@@ -6,6 +6,7 @@
 #          "drain complete, 0 active runs"), ZF_ON_DRAIN_DEADLINE (fail | proceed, default fail),
 #          ZF_STEP_TIMEOUT (s, default 60: bound for stopping a crash-looping unit); common inputs in README.md.
 # Output:  step=drain host=<h> status=ok drain=complete|exited elapsed=<s>
+#          step=drain host=<h> status=fail drain=died exit="code=<c> status=<s>" (killed by the signal: exit 1)
 #          step=drain host=<h> status=ok drain=deadline deadline=passed in_flight=<n> …   (ZF_ON_DRAIN_DEADLINE=proceed)
 #          step=drain host=<h> status=skip drain=not-running|stopped state=<ActiveState/SubState>
 #          step=drain host=<h> status=fail reason="…" state=… in_flight=<n> last="<worker's last line>"
@@ -40,6 +41,11 @@ main() {
     not-running) zf_status "$STEP" skip "${ZF_DRAIN_FIELDS[@]}" ;;
     stopped) zf_status "$STEP" skip "${ZF_DRAIN_FIELDS[@]}" reason="not running (crash-looping): stopped it" ;;
     complete | exited) zf_status "$STEP" ok "${ZF_DRAIN_FIELDS[@]}" ;;
+    died)
+      zf_fail "$STEP" "$ZF_EXIT_FAILED" \
+        reason="the worker on ${ZF_HOST} died of the drain signal instead of draining: its in-flight runs were cut; set drain.signal to the signal this build drains on" \
+        "${ZF_DRAIN_FIELDS[@]}"
+      ;;
     deadline)
       if [[ "$ZF_ON_DRAIN_DEADLINE" == proceed ]]; then
         zf_status "$STEP" ok deadline=passed "${ZF_DRAIN_FIELDS[@]}"

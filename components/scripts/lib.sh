@@ -352,6 +352,17 @@ zf_follow_drain() {
   exec {fd}<&-
   # The worker may have logged the line and exited between two checks: say which one it was.
   if [[ "$ZF_DRAIN_RESULT" == exited ]] && zf_journal_has "$unit" "$cursor" "$complete"; then ZF_DRAIN_RESULT=complete; fi
+  # Exiting is a drain only when it was a clean exit 0. A build that does not handle the drain signal dies of it
+  # (facts/zombied.md: SIGUSR1 kills the zombied of that era), cutting its in-flight runs.
+  if [[ "$ZF_DRAIN_RESULT" == exited ]] && ! zf_main_exited_cleanly "$unit"; then ZF_DRAIN_RESULT=died; fi
+}
+
+# zf_main_exited_cleanly UNIT: the unit's last main process exited with status 0 (ExecMainCode 1 = CLD_EXITED).
+zf_main_exited_cleanly() {
+  local ZF_PROP_ExecMainCode='' ZF_PROP_ExecMainStatus=''
+  zf_unit_show "$1" ExecMainCode ExecMainStatus || return 1
+  ZF_DRAIN_HOW="code=${ZF_PROP_ExecMainCode} status=${ZF_PROP_ExecMainStatus}"
+  [[ "$ZF_PROP_ExecMainCode" == 1 && "$ZF_PROP_ExecMainStatus" == 0 ]]
 }
 
 # zf_drain_fields: the drain's outcome as status-line fields (in ZF_DRAIN_FIELDS), for drain.sh and decommission.sh.
@@ -360,6 +371,7 @@ zf_drain_fields() {
   case "$ZF_DRAIN_RESULT" in
     not-running | stopped) ZF_DRAIN_FIELDS+=(state="$ZF_DRAIN_STATE") ;;
     deadline) ZF_DRAIN_FIELDS+=(state="$(zf_unit_describe "$ZF_WORKER_UNIT")" in_flight="$ZF_DRAIN_IN_FLIGHT" last="${ZF_DRAIN_LAST:-none}") ;;
+    died) ZF_DRAIN_FIELDS+=(exit="${ZF_DRAIN_HOW:-unknown}" last="${ZF_DRAIN_LAST:-none}") ;;
   esac
 }
 

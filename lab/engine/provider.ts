@@ -46,6 +46,8 @@ export class LabCommandProvider {
       return { id: `${reg.name}-id`, state: inputs };
     }
     const old = this.options.state.resources[reg.urn];
+    // ignoreChanges: the engine diffs (and stores) the old value of each ignored property (top-level paths only).
+    if (old) for (const key of reg.ignoreChanges) if (key in old.inputs) inputs[key] = old.inputs[key];
     const op = operationFor(old, inputs);
     this.tally.counts[op]++;
     if (op === "same") {

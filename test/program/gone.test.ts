@@ -11,6 +11,15 @@ test("a gone worker gets no command but its decommission, which is retained on d
   const mine = dump.registrations.filter((r) => r.type === REMOTE && r.name.startsWith("w3-"));
   expect(mine.map((r) => r.name)).toEqual(["w3-decommission"]);
   expect(named(dump, "w3-decommission").retainOnDelete).toBe(true);
+  // Its stored inputs stay as they are: an update would run `create` on a host that is not there.
+  expect(named(dump, "w3-decommission").ignoreChanges).toEqual(expect.arrayContaining(["connection", "create", "delete"]));
+});
+
+test("with Tailscale, a gone worker's device is not looked up (it may be gone from the tailnet too)", () => {
+  const withTailnet = runProgramWith(stackConfig(workers, { tailscale: { enabled: true } }));
+  expect(withTailnet.error).toBeUndefined();
+  expect(withTailnet.registrations.filter((r) => r.name.startsWith("w3-tailnet"))).toEqual([]);
+  expect(withTailnet.registrations.some((r) => r.name === "w2-tailnet-join")).toBe(true);
 });
 
 test("the other workers' decommissions still run on delete", () => {

@@ -18,6 +18,23 @@ describe("drain.sh", () => {
     expect(h().calls("systemctl kill")).toEqual(["systemctl kill -s SIGUSR1 --kill-whom=main zombied-worker"]);
   });
 
+  test("fails when the worker dies of the drain signal instead of draining (a build that drains on SIGTERM)", async () => {
+    h().setKnobs(WORKER, { drain_signal: "TERM" }); // SIGUSR1 is then unhandled: it kills the process
+    await h().startUnits();
+    const r = await h().run("drain.sh", inputs());
+    expect(r.code).toBe(1);
+    expect(r.status).toMatchObject({ status: "fail", drain: "died", exit: "code=2 status=10" });
+    expect(r.status?.reason).toMatch(/died of the drain signal instead of draining/);
+  });
+
+  test("a clean exit 0 without the completion line still counts as drained", async () => {
+    h().setKnobs(WORKER, { on_drain: "exit" });
+    await h().startUnits();
+    const r = await h().run("drain.sh", inputs());
+    expect(r.code).toBe(0);
+    expect(r.status).toMatchObject({ status: "ok", drain: "exited" });
+  });
+
   test("a worker that exits on drain is not respawned (Restart=on-failure)", async () => {
     await h().startUnits();
     const r = await h().run("drain.sh", inputs());

@@ -121,9 +121,11 @@ describe("estimate", () => {
   test("is every deadline spent in full, the canary wave adding the canary deadline", () => {
     const plan = planRollout(fleet(3, { drainDeadline: "6m", minHealthyTime: "30s", canaryDeadline: "15m", waves: [2], maxUnavailable: 2 }));
     // drain 360 + stop (the unit's TimeoutStopSec, drain + margin, plus 10 s) + deploy 600 + restart-executor 60
-    // + start-worker 60 + verify (60 + 30) × 2 (autoRevert)
+    // + start-worker 60 + verify: doctor 60 + minHealthyTime 30, plus the autoRevert inside it (drain, stop,
+    // restart-executor 60, start-worker 60, doctor 60)
     const stop = 360 + STOP_MARGIN_SECONDS + 10;
-    const chain = 360 + stop + 600 + 60 + 60 + 180;
+    const verify = 60 + 30 + (360 + stop + 60 + 60 + 60);
+    const chain = 360 + stop + 600 + 60 + 60 + verify;
     expect(plan.waves.map((w) => w.worstCaseSeconds)).toEqual([chain + 900, chain]);
     expect(plan.estimate.worstCaseSeconds).toBe(2 * chain + 900);
   });
