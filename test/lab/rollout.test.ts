@@ -170,6 +170,8 @@ describe("scaling", () => {
     expect(result.code, result.output).toBe(0);
     expect(Object.keys(commandsByHost(result.executed))).toEqual(["lab-worker-5"]);
     expect(await versionOn(lab, "lab-worker-5")).toBe("v2");
+    // Ten runs at once for the ten idle worker threads (2 per host): the new host's take two of them.
+    for (let i = 0; i < 10; i++) await enqueueRun(redis, `scale-out-${i}`, 1000);
     const report = await expectNoRunLost();
     expect(report.byHost["lab-worker-5"]).toBeGreaterThan(0);
   });
