@@ -101,7 +101,6 @@ function wrapMonitor(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const monitor = settings.getMonitor() as any;
   const original = monitor.registerResource.bind(monitor);
-  monitor.mocks.newResource = async (): Promise<never> => { throw new Error("unreachable"); };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   monitor.registerResource = (req: any, callback: (err: unknown, res?: unknown) => void) => {
     touch();
