@@ -1,0 +1,81 @@
+package remote
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	p "github.com/pulumi/pulumi-go-provider"
+)
+
+// run executes one command in a new SSH session on a new connection, as the real provider does: stdin piped,
+// output captured, each line logged to the engine unless `logging` says otherwise, and on failure an error that
+// repeats the command and all of its output (`%w: running %q:\n%s`, pulumi-command v1.2.1 commandOutputs.go).
+func (c *CommandOutputs) run(ctx context.Context, cmd string) error {
+	client, err := c.Connection.Dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	session, err := client.NewSession()
+	if err != nil {
+		return err
+	}
+	defer session.Close()
+	for k, v := range c.Environment {
+		if err := session.Setenv(k, v); err != nil {
+			return fmt.Errorf("could not set environment variable %q: %w", k, err)
+		}
+	}
+	if c.AddPreviousOutputInEnv == nil || *c.AddPreviousOutputInEnv {
+		// Optimistic, like the real provider: a refused setenv is ignored here.
+		if c.Stdout != "" {
+			_ = session.Setenv("PULUMI_COMMAND_STDOUT", c.Stdout)
+		}
+		if c.Stderr != "" {
+			_ = session.Setenv("PULUMI_COMMAND_STDERR", c.Stderr)
+		}
+	}
+	if c.Stdin != nil && len(*c.Stdin) > 0 {
+		session.Stdin = strings.NewReader(*c.Stdin)
+	}
+	var stdout, stderr, both bytes.Buffer
+	r, w := io.Pipe()
+	logged := func(stream string) bool {
+		l := "stdoutAndStderr"
+		if c.Logging != nil {
+			l = *c.Logging
+		}
+		return l == "stdoutAndStderr" || l == stream
+	}
+	outs := []io.Writer{&stdout, &both}
+	if logged("stdout") {
+		outs = append(outs, w)
+	}
+	errs := []io.Writer{&stderr, &both}
+	if logged("stderr") {
+		errs = append(errs, w)
+	}
+	session.Stdout = io.MultiWriter(outs...)
+	session.Stderr = io.MultiWriter(errs...)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		scanner := bufio.NewScanner(r)
+		for scanner.Scan() {
+			p.GetLogger(ctx).Info(scanner.Text())
+		}
+	}()
+	err = session.Run(cmd)
+	w.Close()
+	<-done
+	if err != nil {
+		return fmt.Errorf("%w: running %q:\n%s", err, cmd, both.String())
+	}
+	c.Stdout = strings.TrimSuffix(stdout.String(), "\n")
+	c.Stderr = strings.TrimSuffix(stderr.String(), "\n")
+	return nil
+}
