@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     const lab = readLabHosts();
     const redis = { host: lab.redis.host, port: lab.redis.port };
     await reset(redis);
-    fs.rmSync(path.join(LAB_DIR, "state.json"), { force: true });
+    for (const dir of ["pulumi-state", "pulumi"]) fs.rmSync(path.join(LAB_DIR, dir), { recursive: true, force: true });
     const stack = new LabStack().workers(HOSTS).release("v1")
       .set("rollout", { waves: [1, 2, "50%"], maxUnavailable: 3, minHealthyTime: `${MIN_HEALTHY_S}s`, canaryDeadline: "60s" });
     const warmup = enqueueSteady(redis, { seconds: 20, rate: 1, minMs: 1000, maxMs: 3000, prefix: "warmup" });

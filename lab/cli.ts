@@ -1,6 +1,7 @@
 // `npm run lab -- <command>`: the rehearsal fleet an operator drives like production.
 //   up [N]            boot N lab hosts (default 4), Redis and the artifact server; build what is missing
-//   apply [--stack-file F]   run the program against them, like `pulumi up` (lab/engine)
+//   apply [--stack-file F] [--preview] [--stop-on-error] | apply --cancel   `pulumi up` of the lab stack on the real engine
+//                     (lab/up.ts; needs `npm run pulumi:install` once)
 //   release VERSION   point Pulumi.lab.yaml at a lab release (v1, v2, v3-bad-doctor, …), like editing config
 //   load [--seconds S] [--rate R] [--min-ms A] [--max-ms B]   a steady stream of runs
 //   check [--wait S]  every enqueued run completed exactly once?
@@ -28,7 +29,7 @@ function main(argv: string[]): number {
     case "ssh":
       return run("bash", [path.join(ROOT, "lab/hosts.sh"), command, ...rest]);
     case "apply":
-      return tsx("lab/engine/apply.ts", rest);
+      return tsx("lab/up.ts", rest);
     case "release": {
       if (!rest[0]) throw new Error("usage: npm run lab -- release VERSION");
       setRelease(path.join(ROOT, "Pulumi.lab.yaml"), rest[0], LAB_DIR);
@@ -40,7 +41,7 @@ function main(argv: string[]): number {
     case "check":
       return tsx("lab/load.ts", ["check", ...rest]);
     default:
-      console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(0, 8).map((l) => l.replace(/^\/\/ ?/, "")).join("\n"));
+      console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(0, 9).map((l) => l.replace(/^\/\/ ?/, "")).join("\n"));
       return command === "help" ? 0 : 2;
   }
 }

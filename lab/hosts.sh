@@ -109,6 +109,35 @@ wait_host() {
   log "$(basename "$dir") up: sshd after $(<"$dir/boot_ms") ms, running after $(<"$dir/running_ms") ms"
 }
 
+# raise_limits N: each booted host's systemd holds inotify instances of the (shared) root user, and the kernel's
+# default of 128 per user runs out near 19 hosts (the 19th comes up degraded: systemd-ask-password-*.path failed).
+# Raises fs.inotify.max_user_instances / max_user_watches for this lab's run when they are below what N hosts
+# need, records the old values, and `down` puts them back; where it may not (no root), it says what to raise.
+LIMITS_SAVED=$LAB_DIR/sysctl.saved
+raise_limits() {
+  local count=$1 key need have
+  : >"$LIMITS_SAVED.new"
+  for key in max_user_instances:$((128 + 16 * count)) max_user_watches:$((65536 + 16384 * count)); do
+    need=${key#*:} key=fs.inotify.${key%%:*}
+    have=$(sysctl -n "$key")
+    ((have >= need)) && continue
+    if ! sysctl -q -w "$key=$need" >/dev/null 2>&1; then
+      log "$count hosts need $key >= $need (it is $have): run 'sysctl -w $key=$need' as root" && exit 1
+    fi
+    echo "$key=$have" >>"$LIMITS_SAVED.new"
+    log "raised $key from $have to $need for this lab (restored by down)"
+  done
+  # Only the first raise records the machine's own values; a re-run of up keeps them.
+  if [[ ! -s "$LIMITS_SAVED" ]]; then mv "$LIMITS_SAVED.new" "$LIMITS_SAVED"; else rm -f "$LIMITS_SAVED.new"; fi
+}
+
+restore_limits() {
+  local line
+  [[ -s "$LIMITS_SAVED" ]] || return 0
+  while IFS= read -r line; do sysctl -q -w "$line" >/dev/null || log "could not restore $line"; done <"$LIMITS_SAVED"
+  rm -f "$LIMITS_SAVED"
+}
+
 # write_hosts_json: the contract with other tools (lab engine, tests); see lab/README.md.
 write_hosts_json() {
   local dir sep="" host_key
@@ -159,6 +188,7 @@ up() {
   trap abort_up EXIT
   "$HERE/rootfs.sh" ensure
   subnet=$(pick_subnet) || { log "every /24 in LAB_SUBNETS clashes with the machine's routes" && exit 1; }
+  raise_limits "$count"
   mkdir -p "$HOSTS_DIR" && : >"$SSH_DIR/known_hosts"
   bridge_up "$BRIDGE" "$subnet.1/24"
   start_services "$subnet.1"

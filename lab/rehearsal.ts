@@ -1,10 +1,10 @@
-// What lab scenarios and the lab benchmark share: a stack file of their own, the engine run as `npm run lab -- apply` would run
-// it, and looks at the hosts over SSH.
+// What lab scenarios and the lab benchmark share: a stack file of their own, `pulumi up` on the real engine run
+// as `npm run lab -- apply` runs it (lab/up.ts), and looks at the hosts over SSH.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Executed } from "./engine/provider";
+import type { Executed } from "./up-progress";
 import { LAB_DIR, LabHosts, REPO_ROOT, labSsh } from "./hosts";
 import { editConfig, readConfig, setRelease } from "./stack-file";
 
@@ -13,6 +13,8 @@ export interface ApplyResult {
   output: string;
   executed: Executed[];
   error?: string;
+  /** Preview only: steps other than `same`. */
+  changes?: number;
 }
 
 /** A copy of Pulumi.lab.yaml the scenarios edit, so the committed one stays as operators know it. */
@@ -51,29 +53,38 @@ export class LabStack {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface ApplyOptions {
-  /** Kills the engine (SIGKILL) as soon as a line of its output matches. */
+  /** Kills the `pulumi` CLI and its plugins (SIGKILL to its process group) as soon as a line of output matches. */
   killWhen?: RegExp;
+  /** Extra flags of lab/up.ts: `--preview`, `--expect-no-changes`, `--stop-on-error`, `--cancel`. */
+  flags?: string[];
 }
 
-/** Runs the lab engine on a stack file; resolves with its exit code, output and the commands it executed. */
+/** Runs `pulumi up` (lab/up.ts) on a stack file; resolves with its exit code, output and the commands it executed. */
 export function apply(stack: LabStack, options: ApplyOptions = {}): Promise<ApplyResult> {
   const summary = path.join(LAB_DIR, "last-apply.json");
+  const pidFile = path.join(LAB_DIR, "pulumi.pid");
   fs.rmSync(summary, { force: true });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "lab/engine/apply.ts"), "--stack-file", stack.file], {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "lab/up.ts"), "--stack-file", stack.file, ...(options.flags ?? [])], {
       cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
+    let killed = false;
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (options.killWhen?.test(output)) child.kill("SIGKILL");
+      if (!killed && options.killWhen?.test(output) && fs.existsSync(pidFile)) {
+        // The recorded PID of the CLI leads its own process group (lab/pulumi-cli.ts): the CLI and the provider
+        // plugins it started die together, as in a killed CI job; the driver then sees the CLI gone and exits.
+        killed = true;
+        process.kill(-Number(fs.readFileSync(pidFile, "utf8")), "SIGKILL");
+      }
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     child.on("error", reject);
-    child.on("close", (code, signal) => {
-      const last = fs.existsSync(summary) ? JSON.parse(fs.readFileSync(summary, "utf8")) as { executed: Executed[]; error?: string } : undefined;
-      resolve({ code: code ?? (signal === "SIGKILL" ? 137 : 1), output, executed: last?.executed ?? [], error: last?.error });
+    child.on("close", (code) => {
+      const last = fs.existsSync(summary) ? JSON.parse(fs.readFileSync(summary, "utf8")) as { executed: Executed[]; error?: string; changes?: number } : undefined;
+      resolve({ code: killed ? 137 : code ?? 1, output, executed: last?.executed ?? [], error: last?.error, changes: last?.changes });
     });
   });
 }

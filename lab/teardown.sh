@@ -101,6 +101,7 @@ down() {
     find "$item" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
   if ip link show "$BRIDGE" &>/dev/null; then ip link del "$BRIDGE" || true; fi
+  if declare -F restore_limits >/dev/null; then restore_limits; fi
   left=$(leftovers)
   if [[ -n "$left" ]]; then
     log "teardown left these behind:"$'\n'"$left"

@@ -1,5 +1,5 @@
-// The rehearsal fleet: the real program, run by the lab engine, rolling real releases over real SSH onto real
-// systemd hosts while a real Redis queue feeds them runs. Scenarios run in order on one lab of 5 hosts
+// The rehearsal fleet: the real program, run by the real Pulumi engine (`pulumi up`, lab/up.ts), rolling real
+// releases over real SSH onto real systemd hosts while a real Redis queue feeds them runs. Scenarios run in order on one lab of 5 hosts
 // (lab-worker-5 joins the fleet in "scale out"). Needs root (nspawn, netns): `npm run test:lab`.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -33,7 +33,8 @@ beforeAll(async () => {
   lab = readLabHosts();
   redis = { host: lab.redis.host, port: lab.redis.port };
   await reset(redis);
-  fs.rmSync(path.join(LAB_DIR, "state.json"), { force: true });
+  // A new stack: the lab's file backend and the stack's work dir start empty.
+  for (const dir of ["pulumi-state", "pulumi"]) fs.rmSync(path.join(LAB_DIR, dir), { recursive: true, force: true });
   stack = new LabStack().workers(FLEET).release("v1").set("rollout", { minHealthyTime: "3s", canaryDeadline: "60s" });
 });
 
@@ -76,10 +77,32 @@ describe("first provision", () => {
     }
   });
 
-  test("an unchanged rerun executes no remote command", async () => {
+  test("an unchanged rerun executes no remote command: preview --expect-no-changes passes, no host sees an SSH session", async () => {
+    const preview = await apply(stack, { flags: ["--preview", "--expect-no-changes"] });
+    expect(preview.code, preview.output).toBe(0);
+    expect(preview.changes).toBe(0);
+    const since = Math.floor(Date.now() / 1000);
     const result = await apply(stack);
     expect(result.code, result.output).toBe(0);
     expect(result.executed).toEqual([]);
+    for (const host of FLEET) {
+      const sessions = await onHost(lab, host, `journalctl -u ssh -o cat --no-pager --since @${since} | grep -c 'Accepted publickey' || true`);
+      // Our own onHost call above is the only session since the rerun started.
+      expect(Number(sessions), host).toBe(1);
+    }
+  });
+
+  test("the state was written by the real engine: a file-backend checkpoint whose commands use the command provider at the SDK's version", () => {
+    const checkpoint = JSON.parse(fs.readFileSync(path.join(LAB_DIR, "pulumi-state", ".pulumi", "stacks", "zombie-fleet", "lab.json"), "utf8")) as {
+      checkpoint: { latest: { manifest: { version: string }; resources: { type: string; urn: string; provider?: string }[] } };
+    };
+    const { manifest, resources } = checkpoint.checkpoint.latest;
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    expect(manifest.version).toBe(`v${pkg.dependencies["@pulumi/pulumi"]}`);
+    const commands = resources.filter((r) => r.type === "command:remote:Command");
+    expect(commands.length).toBeGreaterThan(FLEET.length * 6);
+    const providers = resources.filter((r) => r.type === "pulumi:providers:command");
+    expect(providers.map((p) => (p as unknown as { inputs: { version: string } }).inputs.version)).toEqual([pkg.dependencies["@pulumi/command"]]);
   });
 });
 
@@ -195,17 +218,65 @@ describe("scaling", () => {
 });
 
 describe("an interrupted rollout", () => {
-  test("the engine killed mid-wave, then run again, converges on the new release with no run lost", async () => {
+  test("pulumi killed mid-wave: the stack stays locked until `pulumi cancel`, then `up` converges with no run lost", async () => {
     const traffic = load(60, 0.8);
     stack.release("v1");
-    const killed = await apply(stack, { killWhen: /replace\s+lab-worker-2-deploy/ });
+    const killed = await apply(stack, { killWhen: /create-replacement\s+lab-worker-2-deploy/ });
     expect(killed.code).toBe(137);
+    // What a killed CI job leaves on a file backend (pkg/backend/diy/lock.go): the lock of the dead process.
+    const locked = await apply(stack);
+    expect(locked.code).not.toBe(0);
+    expect(locked.output).toMatch(/currently locked by 1 lock/);
+    expect(locked.executed).toEqual([]);
+    expect((await apply(stack, { flags: ["--cancel"] })).code).toBe(0);
+    // The interrupted steps are pending operations: the engine warns and runs them again (the steps are idempotent).
     const rerun = await apply(stack);
     await traffic;
     expect(rerun.code, rerun.output).toBe(0);
     // The canary finished before the kill: the rerun does not touch it again.
     expect(commandsByHost(rerun.executed)["lab-worker-1"]).toBeUndefined();
     for (const host of FLEET) expect(await versionOn(lab, host)).toBe("v1");
+    await expectNoRunLost();
+  });
+});
+
+describe("a host that fails while its wave-mate is mid-chain (pulumi up --continue-on-error)", () => {
+  // Waves [2, 1]: canary lab-worker-1, then [lab-worker-2, lab-worker-3], then [lab-worker-4]. lab-worker-3's
+  // executor cannot restart (masked), so its chain fails after its drain, stop and deploy.
+  let result: Awaited<ReturnType<typeof apply>>;
+
+  beforeAll(async () => {
+    await onHost(lab, "lab-worker-3", "systemctl mask --runtime zombied-executor");
+    stack.set("rollout", { waves: [2, 1] });
+    const traffic = load(30, 0.8, 1000, 4000);
+    result = await apply(stack.release("v2"));
+    await traffic;
+  });
+
+  test("the failed host's wave-mate finishes its whole chain: no host is left drained because another failed", async () => {
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/FAILED\s+lab-worker-3-restart-executor/);
+    expect(commandsByHost(result.executed)["lab-worker-2"]).toEqual(expect.arrayContaining(["verify"]));
+    expect(await versionOn(lab, "lab-worker-2")).toBe("v2");
+    expect((await unitStates(lab, "lab-worker-2"))["zombied-worker.active"]).toBe("active");
+  });
+
+  test("the next wave never starts: it depends on every gate of the wave before", async () => {
+    expect(commandsByHost(result.executed)["lab-worker-4"]).toBeUndefined();
+    expect(await versionOn(lab, "lab-worker-4")).toBe("v1");
+    expect((await unitStates(lab, "lab-worker-4"))["zombied-worker.active"]).toBe("active");
+  });
+
+  test("once the host is fixed, `up` resumes where its chain stopped and rolls the last wave, with no run lost", async () => {
+    await onHost(lab, "lab-worker-3", "systemctl unmask --runtime zombied-executor");
+    const traffic = load(20, 0.8, 1000, 3000);
+    const resumed = await apply(stack);
+    await traffic;
+    expect(resumed.code, resumed.output).toBe(0);
+    expect(commandsByHost(resumed.executed)["lab-worker-3"]).toEqual(["restart-executor", "start-worker", "verify"]);
+    expect(commandsByHost(resumed.executed)["lab-worker-4"]).toContain("drain");
+    for (const host of FLEET) expect(await versionOn(lab, host)).toBe("v2");
+    stack.set("rollout", { waves: [1, 2] });
     await expectNoRunLost();
   });
 });

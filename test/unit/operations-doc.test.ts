@@ -253,7 +253,7 @@ describe("npm run lab commands", () => {
   const flagsOf: Record<string, string[]> = {
     load: [...source("lab/load.ts").matchAll(/option\(argv, "(--[a-z-]+)"/g)].map((m) => m[1]),
     check: [...source("lab/load.ts").matchAll(/(?:option\(argv|argv\.includes\()\(?,? ?"(--[a-z-]+)"/g)].map((m) => m[1]),
-    apply: [...source("lab/engine/apply.ts").matchAll(/argv\[i\] === "(--[a-z-]+)"/g)].map((m) => m[1]),
+    apply: [...source("lab/up.ts").matchAll(/flag === "(--[a-z-]+)"/g)].map((m) => m[1]),
   };
   const releases = (/VERSIONS=\$\{LAB_VERSIONS:-([^}]+)\}/.exec(source("lab/artifacts.sh"))?.[1] ?? "").split(" ");
 
