@@ -54,8 +54,9 @@ func (c *Connection) config() (*ssh.ClientConfig, error) {
 	return config, nil
 }
 
-// Dial connects, retrying every failed dial (auth and handshake errors too) up to dialErrorLimit times with a
-// growing pause, as the real provider's dialWithRetry (sdk retry.Until) does; -1 retries forever.
+// Dial connects, retrying every failed dial (auth and handshake errors too) up to dialErrorLimit times, pausing
+// 100 ms × 1.5 per try up to 5 s, as the real provider's dialWithRetry over sdk retry.Until (its defaults) does;
+// -1 retries forever. The error counts attempts as the real one does (its 0-based try).
 func (c *Connection) Dial(ctx context.Context) (*ssh.Client, error) {
 	config, err := c.config()
 	if err != nil {
@@ -69,7 +70,7 @@ func (c *Connection) Dial(ctx context.Context) (*ssh.Client, error) {
 			return client, nil
 		}
 		if *c.DialErrorLimit != -1 && try >= *c.DialErrorLimit {
-			return nil, fmt.Errorf("after %d failed attempts: %w", try, err)
+			return nil, fmt.Errorf("after %d failed attempts: %w", try-1, err)
 		}
 		p.GetLogger(ctx).InfoStatusf("Dial %d/%d failed: retrying", try, *c.DialErrorLimit)
 		select {
@@ -77,8 +78,6 @@ func (c *Connection) Dial(ctx context.Context) (*ssh.Client, error) {
 			return nil, ctx.Err()
 		case <-time.After(delay):
 		}
-		if delay < 5*time.Second {
-			delay *= 2
-		}
+		delay = min(time.Duration(float64(delay)*1.5), 5*time.Second)
 	}
 }
