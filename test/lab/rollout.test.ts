@@ -14,9 +14,15 @@ let lab: LabHosts;
 let redis: RedisTarget;
 let stack: LabStack;
 
-/** A steady stream of runs in the background, as `npm run lab -- load` makes. */
-const load = (seconds: number, rate: number, minMs = 1000, maxMs = 10_000) =>
-  enqueueSteady(redis, { seconds, rate, minMs, maxMs, prefix: `run-${Date.now()}` });
+/**
+ * A steady stream of runs in the background, as `npm run lab -- load` makes: at least `seconds` long and on until
+ * `stop()`, so the canary gate has runs to judge however long the engine takes to reach it on a busy machine.
+ */
+function load(seconds: number, rate: number, minMs = 1000, maxMs = 10_000) {
+  const done = new AbortController();
+  const enqueued = enqueueSteady(redis, { seconds, rate, minMs, maxMs, prefix: `run-${Date.now()}`, until: done.signal });
+  return { stop: () => { done.abort(); return enqueued; } };
+}
 
 /** Every run enqueued so far completed exactly once: none pending, none lost, none run twice. */
 async function expectNoRunLost(seconds = 90): Promise<QueueReport> {
@@ -46,7 +52,7 @@ describe("first provision", () => {
   test("brings every host from nothing to v1 with both units enabled and active", async () => {
     const traffic = load(25, 1, 1000, 3000); // the canary gate needs runs to judge
     const result = await apply(stack);
-    await traffic;
+    await traffic.stop();
     expect(result.code, result.output).toBe(0);
     for (const host of FLEET) {
       expect(await versionOn(lab, host)).toBe("v1");
@@ -112,7 +118,7 @@ describe("rollout v1 → v2 under a steady stream of runs", () => {
   beforeAll(async () => {
     const traffic = load(45, 0.8);
     result = await apply(stack.release("v2"));
-    await traffic;
+    await traffic.stop();
   });
 
   test("converges with every host on v2 and no run lost", async () => {
@@ -147,7 +153,7 @@ describe("a release that fails doctor", () => {
   beforeAll(async () => {
     const traffic = load(20, 0.8, 1000, 4000);
     result = await apply(stack.release("v3-bad-doctor"));
-    await traffic;
+    await traffic.stop();
   });
 
   test("halts the rollout at the canary and touches no other host", async () => {
@@ -178,7 +184,7 @@ describe("a release that fails doctor", () => {
   test("going back to v2 in config converges again, touching only the canary", async () => {
     const traffic = load(15, 0.8, 1000, 3000);
     const back = await apply(stack.release("v2"));
-    await traffic;
+    await traffic.stop();
     expect(back.code, back.output).toBe(0);
     expect(Object.keys(commandsByHost(back.executed))).toEqual(["lab-worker-1"]);
     await expectNoRunLost();
@@ -189,7 +195,7 @@ describe("scaling", () => {
   test("scale out by one: only the new host's commands run, and it claims runs", async () => {
     const traffic = load(20, 1, 1000, 3000);
     const result = await apply(stack.workers([...FLEET, "lab-worker-5"]));
-    await traffic;
+    await traffic.stop();
     expect(result.code, result.output).toBe(0);
     expect(Object.keys(commandsByHost(result.executed))).toEqual(["lab-worker-5"]);
     expect(await versionOn(lab, "lab-worker-5")).toBe("v2");
@@ -231,7 +237,7 @@ describe("an interrupted rollout", () => {
     expect((await apply(stack, { flags: ["--cancel"] })).code).toBe(0);
     // The interrupted steps are pending operations: the engine warns and runs them again (the steps are idempotent).
     const rerun = await apply(stack);
-    await traffic;
+    await traffic.stop();
     expect(rerun.code, rerun.output).toBe(0);
     // The canary finished before the kill: the rerun does not touch it again.
     expect(commandsByHost(rerun.executed)["lab-worker-1"]).toBeUndefined();
@@ -250,7 +256,7 @@ describe("a host that fails while its wave-mate is mid-chain (pulumi up --contin
     stack.set("rollout", { waves: [2, 1] });
     const traffic = load(30, 0.8, 1000, 4000);
     result = await apply(stack.release("v2"));
-    await traffic;
+    await traffic.stop();
   });
 
   test("the failed host's wave-mate finishes its whole chain: no host is left drained because another failed", async () => {
@@ -271,7 +277,7 @@ describe("a host that fails while its wave-mate is mid-chain (pulumi up --contin
     await onHost(lab, "lab-worker-3", "systemctl unmask --runtime zombied-executor");
     const traffic = load(20, 0.8, 1000, 3000);
     const resumed = await apply(stack);
-    await traffic;
+    await traffic.stop();
     expect(resumed.code, resumed.output).toBe(0);
     expect(commandsByHost(resumed.executed)["lab-worker-3"]).toEqual(["restart-executor", "start-worker", "verify"]);
     expect(commandsByHost(resumed.executed)["lab-worker-4"]).toContain("drain");
@@ -312,7 +318,7 @@ describe("a run that outlives the drain deadline", () => {
     await longRuns("long-proceed", 6, 28_000);
     const traffic = load(30, 1, 1000, 2000);
     const result = await apply(stack);
-    await traffic;
+    await traffic.stop();
     expect(result.code, result.output).toBe(0);
     expect(result.output).toMatch(/step=drain host=lab-worker-2 status=ok .*drain=deadline/);
     // The unit's TimeoutStopSec (drain deadline + 30 s) covered what was left of the runs: the stop waited.
