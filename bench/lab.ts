@@ -1,21 +1,36 @@
-// `npm run bench:lab`: a rollout of 6 lab hosts with waves [1, 2, "50%"] under a steady load, measured.
-// Prints figures; asserts nothing. Needs root (it boots its own lab, and tears it down).
-//   wall        the `apply` that rolls v1 → v2, start to end
+// `npm run bench:lab [-- --hosts N] [--waves '[1,2,"50%"]'] [--max-unavailable 3]`: a rollout v1 → v2 of N lab
+// hosts on the real Pulumi engine, under load, measured. Prints figures; asserts nothing. Needs root and
+// `npm run pulumi:install` (it boots its own lab, and tears it down).
+//   waves       from the planner (components/plan.ts), as the program wires them
+//   wall        the `pulumi up` that rolls v1 → v2, start to end
 //   lower bound what the workload alone forces, from the hosts' own journals: per wave, the longest
 //               (drain signal → "drain complete") + (executor stopping → worker started) + minHealthyTime,
 //               plus the canary gate's wait for its runs
 //   overhead    (wall − lower bound) / hosts
-//   latency     host's "drain complete" → the engine starting that host's stop step
+//   latency     host's "drain complete" → the stop step's SSH session accepted by that host (journal to journal)
 //   ssh         connections each host's sshd accepted during the rollout
+//   memory      peak RSS of the pulumi CLI, its plugins and the driver, sampled every second
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { loadStackFile } from "../components/config-load";
+import { planRollout } from "../components/plan";
 import { hostsSh, LAB_DIR, readLabHosts } from "../lab/hosts";
 import { enqueueSteady, reset, waitForClean } from "../lab/load";
 import { LabStack, apply, onHost } from "../lab/rehearsal";
 
-const HOSTS = Array.from({ length: 6 }, (_, i) => `lab-worker-${i + 1}`);
-const WAVES = [["lab-worker-1"], ["lab-worker-2"], ["lab-worker-3", "lab-worker-4"], ["lab-worker-5", "lab-worker-6"]];
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+const COUNT = Number(option("--hosts", "6"));
+const WAVES = JSON.parse(option("--waves", '[1, 2, "50%"]')) as (number | string)[];
+const MAX_UNAVAILABLE = /^\d+$/.test(option("--max-unavailable", "3")) ? Number(option("--max-unavailable", "3")) : option("--max-unavailable", "3");
+const HOSTS = Array.from({ length: COUNT }, (_, i) => `lab-worker-${i + 1}`);
 const MIN_HEALTHY_S = 3;
+const CANARY_RUNS = 3;
+const CANARY_DEADLINE_S = 90;
+const RUN_MS = { min: 1000, max: 10_000 };
 
 /** Epoch seconds of journal lines matching `pattern` since `since` (epoch s), from `journalctl -o short-unix`. */
 async function journalTimes(lab: ReturnType<typeof readLabHosts>, host: string, units: string, pattern: string, since: number): Promise<number[]> {
@@ -26,63 +41,90 @@ async function journalTimes(lab: ReturnType<typeof readLabHosts>, host: string, 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (s: number) => `${s.toFixed(2)} s`;
 
+/** Sum of RSS (MiB) of `pid` and its descendants, from /proc; peak kept by the caller. */
+function treeRssMiB(pid: number): number {
+  const out = spawnSync("ps", ["-e", "-o", "pid=,ppid=,rss="], { encoding: "utf8" }).stdout;
+  const rows = out.trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number));
+  const members = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [p, pp] of rows) if (members.has(pp) && !members.has(p)) { members.add(p); grew = true; }
+  }
+  return rows.filter(([p]) => members.has(p)).reduce((sum, [, , rss]) => sum + rss, 0) / 1024;
+}
+
+/**
+ * Runs per second that keep the canary gate well inside its deadline: runs spread over every host's idle
+ * threads, so the canary sees about 1/N of them; aim for its `canaryRuns` in a third of the deadline.
+ */
+const rateForGate = () => Math.max(1, (CANARY_RUNS * COUNT) / (CANARY_DEADLINE_S / 3));
+
 async function main(): Promise<void> {
-  const up = await hostsSh(["up", String(HOSTS.length)]);
+  const up = await hostsSh(["up", String(COUNT)]);
   if (up.code !== 0) throw new Error(`lab up failed: ${up.stderr}`);
   try {
     const lab = readLabHosts();
     const redis = { host: lab.redis.host, port: lab.redis.port };
     await reset(redis);
     for (const dir of ["pulumi-state", "pulumi"]) fs.rmSync(path.join(LAB_DIR, dir), { recursive: true, force: true });
-    const stack = new LabStack().workers(HOSTS).release("v1")
-      .set("rollout", { waves: [1, 2, "50%"], maxUnavailable: 3, minHealthyTime: `${MIN_HEALTHY_S}s`, canaryDeadline: "60s" });
-    const warmup = enqueueSteady(redis, { seconds: 20, rate: 1, minMs: 1000, maxMs: 3000, prefix: "warmup" });
-    if ((await apply(stack)).code !== 0) throw new Error("provisioning v1 failed");
-    await warmup;
+    const stack = new LabStack().workers(HOSTS).release("v1").set("rollout", {
+      waves: WAVES, maxUnavailable: MAX_UNAVAILABLE, minHealthyTime: `${MIN_HEALTHY_S}s`, canaryRuns: CANARY_RUNS, canaryDeadline: `${CANARY_DEADLINE_S}s`,
+    });
+    const plan = planRollout(loadStackFile(stack.file).config);
+    const canary = plan.canary ?? HOSTS[0];
+    const waves = plan.waves.map((w) => w.hosts); // the canary's wave first
+    const rate = rateForGate();
+    const under = async (prefix: string) => {
+      const done = new AbortController();
+      const traffic = enqueueSteady(redis, { seconds: 10, rate, minMs: RUN_MS.min, maxMs: RUN_MS.max, prefix, until: done.signal });
+      return { stop: () => { done.abort(); return traffic; } };
+    };
+    const warmup = await under("warmup");
+    const provision = await apply(stack);
+    await warmup.stop();
+    if (provision.code !== 0) throw new Error(`provisioning v1 failed:\n${provision.output}`);
 
-    const traffic = enqueueSteady(redis, { seconds: 50, rate: 1, minMs: 1000, maxMs: 10_000, prefix: "bench" });
+    const traffic = await under("bench");
     await new Promise((r) => setTimeout(r, 5000)); // every host busy before the rollout starts
     const since = Date.now() / 1000 - 1;
     const started = Date.now();
+    let peakMiB = 0;
+    const sampler = setInterval(() => { peakMiB = Math.max(peakMiB, treeRssMiB(process.pid)); }, 1000);
     const result = await apply(stack.release("v2"));
+    clearInterval(sampler);
     const wall = (Date.now() - started) / 1000;
+    const enqueued = await traffic.stop();
     if (result.code !== 0) throw new Error(`rollout failed:\n${result.output}`);
-    await traffic;
-    const queue = await waitForClean(redis, 90);
+    const queue = await waitForClean(redis, 120);
 
-    const perHost = new Map<string, { drain: number; restart: number; drainDone: number }>();
+    const perHost = new Map<string, { drain: number; restart: number; drainDone: number; stopAt: number; ssh: number }>();
     for (const host of HOSTS) {
       const [drainStart] = await journalTimes(lab, host, "-u zombied-worker", "drain start", since);
       const [drainDone] = await journalTimes(lab, host, "-u zombied-worker", "drain complete", since);
       const [restartFrom] = await journalTimes(lab, host, "-u zombied-executor", "Stopping zombied-executor", since);
       const [restartTo] = await journalTimes(lab, host, "-u zombied-worker", "Started zombied-worker", since);
-      perHost.set(host, { drain: drainDone - drainStart, restart: restartTo - restartFrom, drainDone });
+      const sessions = await journalTimes(lab, host, "-u ssh", "Accepted publickey", since);
+      // The drain step's session is the first of the rollout; the stop step's is the next one after the drain ended.
+      const stopAt = sessions.find((t) => t >= drainDone) ?? NaN;
+      perHost.set(host, { drain: drainDone - drainStart, restart: restartTo - restartFrom, drainDone, stopAt, ssh: sessions.length });
     }
-    const canaryStarted = (await journalTimes(lab, "lab-worker-1", "-u zombied-worker", "Started zombied-worker", since))[0];
-    const canaryRuns = await journalTimes(lab, "lab-worker-1", "-u zombied-worker", "run.completed", canaryStarted);
-    const gateWait = Math.max(0, (canaryRuns[2] ?? canaryStarted) - canaryStarted - MIN_HEALTHY_S);
-    const lowerBound = WAVES.reduce((sum, wave) => sum + Math.max(...wave.map((h) => {
+    const canaryStarted = (await journalTimes(lab, canary, "-u zombied-worker", "Started zombied-worker", since))[0];
+    const canaryRuns = await journalTimes(lab, canary, "-u zombied-worker", "run.completed", canaryStarted);
+    const gateWait = Math.max(0, (canaryRuns[CANARY_RUNS - 1] ?? canaryStarted) - canaryStarted - MIN_HEALTHY_S);
+    const lowerBound = waves.reduce((sum, wave) => sum + Math.max(...wave.map((h) => {
       const m = perHost.get(h)!;
       return m.drain + m.restart + MIN_HEALTHY_S;
     })), 0) + gateWait;
+    const latencies = HOSTS.map((h) => perHost.get(h)!.stopAt - perHost.get(h)!.drainDone).filter(Number.isFinite);
 
-    const latencies = HOSTS.map((h) => {
-      const stop = result.executed.find((e) => e.name === `${h}-stop`)!;
-      return stop.startedAt / 1000 - perHost.get(h)!.drainDone;
-    });
-    const ssh = await Promise.all(HOSTS.map(async (h) => (await journalTimes(lab, h, "-u ssh", "Accepted publickey", since)).length));
-
-    console.log(`rollout of ${HOSTS.length} hosts, waves [1, 2, "50%"] (${WAVES.map((w) => w.length).join(" → ")}), minHealthyTime ${MIN_HEALTHY_S}s, under load`);
+    console.log(`rollout v1 → v2 of ${COUNT} hosts on the real engine, waves ${JSON.stringify(WAVES)} cap ${MAX_UNAVAILABLE} (${waves.map((w) => w.length).join(" → ")}), minHealthyTime ${MIN_HEALTHY_S}s, load ${rate.toFixed(2)} runs/s of ${RUN_MS.min / 1000}-${RUN_MS.max / 1000} s`);
     console.log(`  wall time                         ${fmt(wall)}`);
     console.log(`  lower bound from the workload     ${fmt(lowerBound)}  (canary gate wait ${fmt(gateWait)})`);
-    console.log(`  orchestration overhead per host   ${fmt((wall - lowerBound) / HOSTS.length)}`);
-    console.log(`  drain complete → stop started     median ${fmt(median(latencies))}, max ${fmt(Math.max(...latencies))}`);
-    console.log(`  ssh connections per host          ${ssh.join(", ")}  (${result.executed.length} commands)`);
-    for (const h of HOSTS) {
-      const m = perHost.get(h)!;
-      console.log(`    ${h}  drain ${fmt(m.drain)}  restart ${fmt(m.restart)}`);
-    }
-    console.log(`  runs: ${queue.enqueued} enqueued, ${queue.completedOnce} completed once, ${queue.pending} pending, ${queue.completedMoreThanOnce} twice`);
+    console.log(`  orchestration overhead per host   ${fmt((wall - lowerBound) / COUNT)}`);
+    console.log(`  drain complete → stop session     median ${fmt(median(latencies))}, max ${fmt(Math.max(...latencies))}`);
+    console.log(`  ssh connections per host          ${HOSTS.map((h) => perHost.get(h)!.ssh).join(", ")}  (${result.executed.length} commands)`);
+    console.log(`  peak memory (CLI, plugins, driver) ${peakMiB.toFixed(0)} MiB`);
+    console.log(`  runs: ${enqueued.length} enqueued in the rollout, ${queue.enqueued} in all: ${queue.completedOnce} completed once, ${queue.completedMoreThanOnce} twice, ${queue.pending} pending`);
   } finally {
     await hostsSh(["down"]);
   }
