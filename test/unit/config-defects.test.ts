@@ -6,17 +6,9 @@ import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { ConfigError, loadFromPulumiConfig, loadStackFile, validateFleetConfig } from "../../components/config-load";
 import { renderEnvFile } from "../../components/env";
-import { Raw, SECRET_MARKER, minimalRaw } from "./fleet-fixture";
+import { Raw, SECRET_MARKER, configProblems, minimalRaw } from "./fleet-fixture";
 
-function problemsOf(raw: Raw): string[] {
-  try {
-    validateFleetConfig(raw, { source: "test", secretsRequired: true });
-    return [];
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.problems;
-  }
-}
+const problemsOf = (raw: Raw) => configProblems(() => validateFleetConfig(raw, { source: "test", secretsRequired: true }));
 const mutated = (change: (raw: Raw) => void): Raw => { const raw = minimalRaw(); change(raw); return raw; };
 const PEM = `-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA${SECRET_MARKER}\n-----END OPENSSH PRIVATE KEY-----\n`;
 
@@ -69,13 +61,7 @@ describe("stack files", () => {
   function load(extra: string): string[] {
     const file = path.join(dir, `Pulumi.t${Math.random().toString(36).slice(2)}.yaml`);
     fs.writeFileSync(file, `config:\n${RELEASE}${extra}`);
-    try {
-      loadStackFile(file);
-      return [];
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      return err.problems;
-    }
+    return configProblems(() => loadStackFile(file));
   }
 
   test("a YAML alias cycle is refused with its path, not a stack overflow (item 9)", () => {
