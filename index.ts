@@ -1,13 +1,19 @@
 // zombie-fleet: the bare-metal hosts that run zombied workers. Reads the stack config, plans the rollout
 // (canary, then waves), and builds one Worker per config entry wired in that order. See README.md.
 import * as pulumi from "@pulumi/pulumi";
-import { loadFromPulumiConfig, NAMESPACE } from "./components/config-load";
+import { loadFromPulumiConfig } from "./components/config-load";
 import { Fleet } from "./components/fleet";
 import { planRollout } from "./components/plan";
 
-const stackConfig = new pulumi.Config(NAMESPACE);
-// Bad config throws here, listing every problem, before any resource is registered.
-const config = loadFromPulumiConfig((key) => stackConfig.getObject(key), pulumi.getStack());
+// Bad config throws here, listing every problem, before any resource is registered. The whole config map is read,
+// so a misspelled namespace is refused as the plan refuses it. isConfigSecret is the SDK's own test for a decrypted
+// `secure:` value (sdk/nodejs/runtime/config.ts, v3.248.0); it is not in the typings, hence the cast.
+const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret?: (key: string) => boolean };
+const config = loadFromPulumiConfig(
+  pulumi.runtime.allConfig(),
+  (key) => runtime.isConfigSecret?.(key) ?? true, // unknown: treat every value as secret
+  pulumi.getStack(),
+);
 const plan = planRollout(config);
 const fleet = new Fleet("fleet", { config, plan });
 

@@ -4,9 +4,11 @@
 import * as fs from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { CONFIG_KEYS, FleetConfig, OPAQUE_SECRET, fleetSchema, toWorkerConfig } from "./config";
+import { FleetConfig, OPAQUE_SECRET, fleetSchema, toWorkerConfig } from "./config";
+import { NAMESPACE, sortConfigKeys } from "./config-keys";
+import { Redactor, misplacedSecrets } from "./config-redact";
 
-export const NAMESPACE = "zombie-fleet";
+export { NAMESPACE } from "./config-keys";
 
 /** Bad stack config: `problems` holds one line per problem, in path order. */
 export class ConfigError extends Error {
@@ -21,27 +23,62 @@ export interface LoadOptions {
   source: string;
   /** False when secrets may come from an ESC environment this loader cannot read (the offline CLI). */
   secretsRequired: boolean;
+  /** Short keys (`ssh`, `secrets`) whose whole value is a decrypted secret: nothing under them is ever shown. */
+  secretKeys?: ReadonlySet<string>;
+  /** Problems already found in the config keys themselves (config-keys.ts), reported with the rest. */
+  keyProblems?: string[];
 }
 
 /** Validates raw config keyed by short name (`release`, `workers`, …) into a FleetConfig, or throws ConfigError. */
 export function validateFleetConfig(raw: Record<string, unknown>, options: LoadOptions): FleetConfig {
+  const redactor = new Redactor(raw, options.secretKeys);
   const result = fleetSchema.safeParse(raw);
-  const problems = result.success ? [] : result.error.issues.flatMap((issue) => describeIssue(issue, raw));
-  if (options.secretsRequired && (raw.ssh as { privateKey?: unknown } | undefined)?.privateKey === undefined) {
+  const problems = [...(options.keyProblems ?? [])];
+  if (!result.success) problems.push(...result.error.issues.flatMap((issue) => describeIssue(issue, raw, redactor)));
+  for (const path of misplacedSecrets(raw, redactor)) {
+    problems.push(`${formatPath(path)}: holds a private key or a secret's value, which the plan would print; it belongs in ssh.privateKey or secrets (got ${OPAQUE_SECRET})`);
+  }
+  // `__proto__` is the one key a JavaScript object cannot hold as data: zod's record silently drops it.
+  for (const section of ["env", "secrets"]) {
+    if (isMapping(raw[section]) && Object.hasOwn(raw[section], "__proto__")) {
+      problems.push(`${formatPath([section, "__proto__"])}: is a name JavaScript reserves, so it cannot be passed on; rename it (got ${redactor.show([section, "__proto__"], raw[section].__proto__)})`);
+    }
+  }
+  const ssh = raw.ssh;
+  if (options.secretsRequired && !(ssh && typeof ssh === "object" && Object.hasOwn(ssh, "privateKey"))) {
     problems.push(`ssh.privateKey: is required to reach the hosts; set it with \`pulumi config set --secret --path 'ssh.privateKey' < key\` (got nothing)`);
   }
-  if (problems.length || !result.success) throw new ConfigError([...new Set(problems)].sort(byPath), options.source);
+  if (problems.length || !result.success) {
+    throw new ConfigError([...new Set(problems.map((p) => redactor.scrub(p)))].sort(byPath), options.source);
+  }
   return { ...result.data, workers: result.data.workers.map(toWorkerConfig) };
 }
 
-/** The program's loader: `get` is `pulumi.Config#getObject` of the `zombie-fleet` namespace. */
-export function loadFromPulumiConfig(get: (key: string) => unknown, stack: string): FleetConfig {
+/**
+ * The program's loader. `all` is the engine's whole config map (`pulumi.runtime.allConfig()`: full key → string,
+ * objects JSON-encoded), so keys outside our namespace are checked as the plan checks them; `isSecret` tells which
+ * keys hold a decrypted `secure:` value. Values are parsed here, not with `Config#getObject`, whose error for a
+ * value that is not JSON quotes the value (ConfigTypeError in @pulumi/pulumi config.ts): a pasted key would be shown.
+ */
+export function loadFromPulumiConfig(all: Record<string, string>, isSecret: (key: string) => boolean, stack: string): FleetConfig {
+  const { ours, problems } = sortConfigKeys(Object.entries(all));
   const raw: Record<string, unknown> = {};
-  for (const key of CONFIG_KEYS) {
-    const value = get(key);
-    if (value !== undefined) raw[key] = value;
+  const secretKeys = new Set<string>();
+  for (const [name, { key, value }] of ours) {
+    raw[name] = parseConfigValue(value);
+    if (isSecret(key)) secretKeys.add(name);
   }
-  return validateFleetConfig(raw, { source: `stack ${stack}`, secretsRequired: true });
+  return validateFleetConfig(raw, { source: `stack ${stack}`, secretsRequired: true, secretKeys, keyProblems: problems });
+}
+
+/** What `Config#getObject` returns for a value, except that a value that is not JSON stays the string it is. */
+function parseConfigValue(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }
 
 export interface StackFile {
@@ -58,27 +95,44 @@ export function loadStackFile(path: string): StackFile {
   } catch (err) {
     throw new ConfigError([`${path}: cannot be read as YAML: ${(err as Error).message.split("\n")[0]}`], path);
   }
-  const top = (doc ?? {}) as { config?: Record<string, unknown>; environment?: unknown };
+  const top = (isMapping(doc) ? doc : {}) as { config?: unknown; environment?: unknown };
+  const cycle = cyclePath(top, []);
+  // An alias to its own ancestor (`env: &e {SELF: *e}`) is a value without end: nothing below could walk it.
+  if (cycle) throw new ConfigError([`${describeDocPath(cycle)}: refers to itself through a YAML alias; write the value out (got a cycle)`], path);
+  if (top.config !== undefined && top.config !== null && !isMapping(top.config)) {
+    throw new ConfigError([`config: must be a mapping of <namespace>:<name> keys (got ${Array.isArray(top.config) ? "a list" : typeof top.config})`], path);
+  }
   const environments = Array.isArray(top.environment) ? top.environment.map(String) : [];
+  const { ours, problems } = sortConfigKeys(Object.entries((top.config ?? {}) as Record<string, unknown>));
   const raw: Record<string, unknown> = {};
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(top.config ?? {})) {
-    const [namespace, name] = key.includes(":") ? key.split(":", 2) : [NAMESPACE, key];
-    if (namespace !== NAMESPACE) continue; // provider config such as ovh:endpoint is not ours to check
-    if (!(CONFIG_KEYS as readonly string[]).includes(name)) {
-      problems.push(`${name}: unknown config key; known keys are ${CONFIG_KEYS.join(", ")} (got ${key})`);
-      continue; // reported here once; the schema would report it again as an unknown key
-    }
-    raw[name] = opaqueSecrets(value);
+  for (const [name, { value }] of ours) raw[name] = opaqueSecrets(value);
+  const config = validateFleetConfig(raw, { source: path, secretsRequired: environments.length === 0, keyProblems: problems });
+  return { config, environments };
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The path to the first node that contains one of its ancestors, or undefined. */
+function cyclePath(value: unknown, path: PropertyKey[], ancestors = new Set<unknown>()): PropertyKey[] | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  if (ancestors.has(value)) return path;
+  ancestors.add(value);
+  for (const [key, child] of Object.entries(value)) {
+    const found = cyclePath(child, [...path, Array.isArray(value) ? Number(key) : key], ancestors);
+    if (found) return found;
   }
-  try {
-    const config = validateFleetConfig(raw, { source: path, secretsRequired: environments.length === 0 });
-    if (problems.length) throw new ConfigError(problems, path);
-    return { config, environments };
-  } catch (err) {
-    if (err instanceof ConfigError && problems.length) throw new ConfigError([...problems, ...err.problems].sort(byPath), path);
-    throw err;
-  }
+  ancestors.delete(value);
+  return undefined;
+}
+
+/** `["config", "zombie-fleet:env", "SELF"]` → `env.SELF`; other keys keep their namespace. */
+function describeDocPath(path: PropertyKey[]): string {
+  if (path[0] !== "config" || path.length < 2) return formatPath(path);
+  const key = String(path[1]);
+  const short = key.startsWith(`${NAMESPACE}:`) ? key.slice(NAMESPACE.length + 1) : key;
+  return formatPath([short, ...path.slice(2)]);
 }
 
 /** Replaces every `{ secure: … }` with OPAQUE_SECRET: ciphertext is never shown and cannot be checked offline. */
@@ -94,13 +148,13 @@ function opaqueSecrets(value: unknown): unknown {
 
 type Issue = z.core.$ZodIssue;
 
-function describeIssue(issue: Issue, raw: Record<string, unknown>): string[] {
+function describeIssue(issue: Issue, raw: Record<string, unknown>, redactor: Redactor): string[] {
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key (got ${key})`);
   }
   const path = issue.path as (string | number)[];
   const value = valueAt(raw, path);
-  return [`${formatPath(path)}: ${issueMessage(issue, value)} (got ${showValue(path, value)})`];
+  return [`${formatPath(path)}: ${issueMessage(issue, value)} (got ${redactor.show(path, value)})`];
 }
 
 function issueMessage(issue: Issue, value: unknown): string {
@@ -143,21 +197,11 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let node = root;
   for (const part of path) {
     if (node === null || typeof node !== "object") return undefined;
+    // Own properties only: env.toString is a key the operator set, or nothing, never Object.prototype's.
+    if (!Object.hasOwn(node, part)) return undefined;
     node = (node as Record<PropertyKey, unknown>)[part];
   }
   return node;
-}
-
-/** Secret config paths: their values are never printed. */
-export function isSecretPath(path: readonly PropertyKey[]): boolean {
-  return path[0] === "secrets" || (path[0] === "ssh" && path[1] === "privateKey");
-}
-
-function showValue(path: readonly PropertyKey[], value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (isSecretPath(path) || value === OPAQUE_SECRET) return OPAQUE_SECRET;
-  const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function byPath(a: string, b: string): number {

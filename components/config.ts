@@ -1,7 +1,10 @@
 // The stack config of a zombie fleet: one zod schema is the truth for types, defaults and cross-field rules.
 // PURE: no Pulumi import. Loaders live in config-load.ts; error formatting in config-errors.ts.
+import { isIP } from "node:net";
 import { z } from "zod";
 import { parseDuration } from "./duration";
+import { ENV_NAME, envEntryProblem } from "./env-value";
+import { checkErrorPattern } from "./ere";
 
 /** Config keys under the `zombie-fleet:` namespace, in the order operators read them. */
 export const CONFIG_KEYS = [
@@ -18,16 +21,27 @@ export const DRAIN_SIGNALS = ["SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT", "SIGHUP
 const KNOWN_SECRET_KEYS = new Set([
   "DATABASE_URL_WORKER", "REDIS_URL_WORKER", "GITHUB_APP_PRIVATE_KEY", "ENCRYPTION_MASTER_KEY",
 ]);
-const SECRET_LOOKING_KEY = /(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|MASTER_KEY|API_KEY|_DSN)$/;
+// Anywhere in the name and in any case, so `ssh.privateKey` and `apiToken` count too: a false positive only hides
+// a value from messages, or asks for a value to move to secrets.
+const SECRET_LOOKING_KEY = /SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_?KEY|MASTER_?KEY|API_?KEY|CREDENTIAL|_DSN$/i;
 
 export function looksSecret(key: string): boolean {
   return KNOWN_SECRET_KEYS.has(key) || SECRET_LOOKING_KEY.test(key);
 }
 
+/**
+ * zombied's RUN_TIMEOUT_MS when the env does not set it (facts/zombied.md); the worker unit sets the same default
+ * (components/units.ts), so a drain deadline below it cuts runs that are still inside their timeout.
+ */
+export const DEFAULT_RUN_TIMEOUT_MS = 300000;
+
+// Every duration feeds a script's whole-seconds input and a unit's milliseconds (DRAIN_TIMEOUT_MS): 0 would end a
+// wait at once, and a huge one overflows into "1e+21" or never ends. A day bounds every wait a rollout has.
+export const MAX_DURATION_SECONDS = 24 * 3600;
 const duration = z.string().transform((text, ctx) => {
   const seconds = parseDuration(text);
-  if (seconds === undefined) {
-    ctx.addIssue({ code: "custom", message: 'must be a duration like "90s", "5m" or "1h"' });
+  if (seconds === undefined || !(seconds >= 1 && seconds <= MAX_DURATION_SECONDS)) {
+    ctx.addIssue({ code: "custom", message: 'must be a duration like "90s", "5m" or "1h", from 1s to 24h' });
     return z.NEVER;
   }
   return seconds;
@@ -73,11 +87,21 @@ const drain = z.strictObject({
   completeLog: z.string().min(1, "must not be empty").default("drain complete, 0 active runs"),
 });
 
+// Prometheus metric names (the exposition format's `[a-zA-Z_:][a-zA-Z0-9_:]*`); canary-gate.sh refuses any other.
+const metricName = z.string().regex(/^[A-Za-z_:][A-Za-z0-9_:]*$/, "must be a Prometheus metric name (letters, digits, _ and :; not starting with a digit)");
 const counters = z.strictObject({
-  sessions: z.string().default("sessions_created_total"),
-  failures: z.string().default("failures_total"),
-  oomKills: z.string().default("oom_kills_total"),
-  landlockDenials: z.string().default("landlock_denials_total"),
+  sessions: metricName.default("sessions_created_total"),
+  failures: metricName.default("failures_total"),
+  oomKills: metricName.default("oom_kills_total"),
+  landlockDenials: metricName.default("landlock_denials_total"),
+});
+
+// `grep -E` on the hosts reads it (canary-gate.sh); a pattern that matches the empty string matches every line, so
+// every canary would fail on its first log line.
+const errorPattern = z.string().superRefine((pattern, ctx) => {
+  const result = checkErrorPattern(pattern);
+  if ("problem" in result) ctx.addIssue({ code: "custom", message: result.problem });
+  else if (result.matchesEveryLine) ctx.addIssue({ code: "custom", message: "matches the empty string, so every log line; name what an error line holds, e.g. level=error" });
 });
 
 const verify = z.strictObject({
@@ -85,15 +109,17 @@ const verify = z.strictObject({
   // `{host}` is replaced by the worker's name, for builds that serve metrics per host.
   metricsUrl: httpUrl.optional(),
   counters: counters.default(counters.parse({})),
-  errorPattern: z.string().min(1).default("level=error|error_code="),
+  errorPattern: errorPattern.default("level=error|error_code="),
 });
 
+const PUBLIC_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f\x7f]*)?$/;
 const ssh = z.strictObject({
   user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("root"),
   port: z.number().int().min(1).max(65535).default(22),
   privateKey: z.string().min(1, "must not be empty").optional(),
   // Installed on servers the fleet orders from OVH (the pair of privateKey).
-  publicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) \S+/, "must be an OpenSSH public key line").optional(),
+  // One line: OVH installs it as given, and a second line would be a second authorized key.
+  publicKey: z.string().regex(PUBLIC_KEY_LINE, "must be one OpenSSH public key line: type, base64 key, optional comment").optional(),
   hostKeys: z.record(z.string(), z.string().min(1)).default({}),
   dialErrorLimit: z.number().int().min(1).max(100).default(10),
 });
@@ -110,10 +136,23 @@ const units = z.strictObject({
   workerPartOfExecutor: z.boolean().default(false),
 });
 
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Each entry as the worker gets it (env-value.ts): what the renderer cannot write is refused here, with the path.
 const envMap = z.record(
-  z.string().regex(ENV_KEY, "must be a shell-style variable name"),
+  z.string().regex(ENV_NAME, "must be a shell-style variable name"),
   z.union([z.string(), z.number(), z.boolean()]).transform(String),
+).superRefine((map, ctx) => {
+  for (const [key, value] of Object.entries(map)) {
+    const problem = envEntryProblem(key, value);
+    if (problem) ctx.addIssue({ code: "custom", path: [key], message: problem });
+  }
+});
+
+// A DNS name (RFC 1123 labels, at most 253 characters, not all-numeric at the end) or an IPv4/IPv6 address: `-` or
+// `:::::` would reach ssh as an option or an unparsable host.
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const hostAddress = z.string().refine(
+  (s) => isIP(s) !== 0 || (DNS_NAME.test(s) && !/^\d+$/.test(s.slice(s.lastIndexOf(".") + 1))),
+  "must be an IP address or DNS name",
 );
 
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -137,7 +176,7 @@ const ovhSource = z.strictObject({
 const worker = z.strictObject({
   name: z.string().regex(HOSTNAME, "must be a lowercase hostname label (a-z, 0-9, -; at most 63)"),
   ovh: ovhSource.optional(),
-  host: z.strictObject({ address: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be an IP address or DNS name") }).optional(),
+  host: z.strictObject({ address: hostAddress }).optional(),
   canary: z.boolean().default(false),
   hold: z.union([z.boolean(), z.string().min(1)]).default(false),
   // The host is already gone (dead, cancelled): its decommission is skipped, so removing it cannot block `pulumi up`.
@@ -230,7 +269,7 @@ function crossFieldRules(input: unknown, ctx: z.core.$RefinementCtx<unknown>): v
   const env = asObject(cfg.env);
   const secrets = asObject(cfg.secrets);
   for (const key of Object.keys(env)) {
-    if (key in secrets) problem(["env", key], "is also set in secrets; keep each key in one place");
+    if (Object.hasOwn(secrets, key)) problem(["env", key], "is also set in secrets; keep each key in one place");
     else if (looksSecret(key)) problem(["env", key], "looks like a secret; move it to secrets (pulumi config set --secret --path 'secrets." + key + "')");
   }
   drainCoversRunTimeout(env.RUN_TIMEOUT_MS, rollout.drainDeadline, problem);
@@ -255,12 +294,15 @@ function workerSourceRules(w: Loose, hasPublicKey: boolean, problem: Problem): v
 }
 
 function drainCoversRunTimeout(runTimeout: unknown, drainDeadline: unknown, problem: Problem): void {
-  if (runTimeout === undefined) return;
-  const raw = String(runTimeout);
-  if (!/^\d+$/.test(raw)) {
+  const raw = runTimeout === undefined ? undefined : String(runTimeout);
+  if (raw !== undefined && !/^\d+$/.test(raw)) {
     problem(["env", "RUN_TIMEOUT_MS"], "must be a whole number of milliseconds");
-  } else if (typeof drainDeadline === "number" && drainDeadline * 1000 < Number(raw)) {
-    problem(["rollout", "drainDeadline"], `must be at least env.RUN_TIMEOUT_MS (${raw} ms), or a run still inside its timeout is cut by the drain`);
+    return;
+  }
+  const ms = raw === undefined ? DEFAULT_RUN_TIMEOUT_MS : Number(raw);
+  if (typeof drainDeadline === "number" && drainDeadline * 1000 < ms) {
+    const what = raw === undefined ? `zombied's default RUN_TIMEOUT_MS (${ms} ms; env does not set it)` : `env.RUN_TIMEOUT_MS (${raw} ms)`;
+    problem(["rollout", "drainDeadline"], `must be at least ${what}, or a run still inside its timeout is cut by the drain`);
   }
 }
 

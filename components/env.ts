@@ -27,27 +27,18 @@
 import { createHash } from "node:crypto";
 import { ConfigError } from "./config-load";
 import { FleetConfig, OPAQUE_SECRET } from "./config";
+import { envEntryProblem, oneLinePem } from "./env-value";
+
+export { MAX_ASSIGNMENT_BYTES, oneLinePem } from "./env-value";
 
 /** The config the .env text is made of. */
 export type EnvInputs = Pick<FleetConfig, "env" | "secrets">;
-
-/**
- * Longest `KEY=value` the kernel passes to a process: MAX_ARG_STRLEN (32 pages = 131072 bytes, with the NUL) in
- * include/uapi/linux/binfmts.h; a longer one makes execve() fail with E2BIG and the worker never starts.
- */
-export const MAX_ASSIGNMENT_BYTES = 131072 - 1;
 
 const HEADER = [
   "# Managed by zombie-fleet (components/env.ts): `pulumi up` rewrites this file. Mode 600, root only.",
   "# Every value is double-quoted; inside the quotes \\ \" ` and $ are backslash-escaped (systemd.exec(5)).",
 ];
-
-// env_name_is_valid() in src/basic/env-util.c (bash's rule).
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PEM_ARMOUR = /-----BEGIN [A-Z0-9 ]+-----/;
 const NEEDS_ESCAPE = /["\\`$]/g;
-// A UTF-16 surrogate without its partner: Node would write U+FFFD in its place, so the value would change.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * The .env text for a host. Throws ConfigError naming every key whose value cannot be represented (never the
@@ -76,20 +67,14 @@ export function envValueProblems(config: EnvInputs): string[] {
   const problems: string[] = [];
   for (const [section, map] of [["env", config.env], ["secrets", config.secrets]] as const) {
     for (const [key, value] of Object.entries(map)) {
-      const problem = unrepresentable(key, oneLinePem(value));
+      const problem = envEntryProblem(key, value);
       if (problem) problems.push(`${section}.${key}: ${problem} (got ${describe(section, value)})`);
     }
   }
   for (const key of Object.keys(config.env)) {
-    if (key in config.secrets) problems.push(`env.${key}: is also set in secrets; keep each key in one place (got ${describe("env", config.env[key])})`);
+    if (Object.hasOwn(config.secrets, key)) problems.push(`env.${key}: is also set in secrets; keep each key in one place (got ${describe("env", config.env[key])})`);
   }
   return problems.sort();
-}
-
-/** A PEM value with real line breaks, as zombied wants it: one line, each break written as the two characters `\n`. */
-export function oneLinePem(value: string): string {
-  if (!PEM_ARMOUR.test(value) || !/[\r\n]/.test(value)) return value;
-  return value.replace(/\r?\n/g, "\\n");
 }
 
 function mergedEntries(config: EnvInputs): [string, string][] {
@@ -100,22 +85,6 @@ function mergedEntries(config: EnvInputs): [string, string][] {
 
 function escapeValue(value: string): string {
   return value.replace(NEEDS_ESCAPE, (c) => `\\${c}`);
-}
-
-function unrepresentable(key: string, value: string): string | undefined {
-  // The schema already allows only these names; the check keeps a bad key from ever being written.
-  if (!ENV_NAME.test(key)) return "is not a variable name systemd accepts (letters, digits, _; not starting with a digit)";
-  if (value.includes("\0")) {
-    return "contains a NUL character, which no environment variable can hold; remove it";
-  }
-  if (LONE_SURROGATE.test(value)) {
-    return "is not valid Unicode (a lone UTF-16 surrogate); systemd would reject the whole env file";
-  }
-  const assignment = Buffer.byteLength(`${key}=${value}`, "utf8");
-  if (assignment > MAX_ASSIGNMENT_BYTES) {
-    return `is too long: KEY=value is ${assignment} bytes, over the ${MAX_ASSIGNMENT_BYTES} a process can be given (execve fails with E2BIG, so the worker would not start)`;
-  }
-  return undefined;
 }
 
 function describe(section: "env" | "secrets", value: string): string {

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import { NAMESPACE, StackFile, formatPath } from "./config-load";
+import { parseConfigKey } from "./config-keys";
 import { FleetConfig, HostSource, OPAQUE_SECRET, WorkerConfig } from "./config";
 import { formatDuration } from "./duration";
 import { renderEnvFile } from "./env";
@@ -64,8 +65,9 @@ export function stackSnapshot(stackFile: StackFile, yamlText: string): StackSnap
   const doc = (parseYaml(yamlText) ?? {}) as { config?: Record<string, unknown> };
   const secure: Record<string, string> = {};
   for (const [key, value] of Object.entries(doc.config ?? {})) {
-    const [namespace, name] = key.includes(":") ? key.split(":", 2) : [NAMESPACE, key];
-    if (namespace === NAMESPACE) collectSecure(value, [name], secure);
+    // The same key rule as the loader (config-keys.ts), which refused every other key already.
+    const parsed = parseConfigKey(key);
+    if ("name" in parsed && parsed.namespace === NAMESPACE) collectSecure(value, [parsed.name], secure);
   }
   return { ...stackFile, secure };
 }

@@ -1,7 +1,7 @@
 // The two systemd units of a worker host, rendered from stack config. PURE: text in, text out.
 // Baseline is the units the zombied repository shipped (facts/zombied.md); every difference from them is a change
 // the drain contract needs, and says so in a comment inside the unit, where an operator reading the host sees it.
-import { FleetConfig } from "./config";
+import { DEFAULT_RUN_TIMEOUT_MS, FleetConfig } from "./config";
 
 export const EXECUTOR_UNIT = "zombied-executor.service";
 export const WORKER_UNIT = "zombied-worker.service";
@@ -118,7 +118,7 @@ function renderWorkerUnit(config: UnitInputs): string {
     `ExecStart=${WORKER_BINARY} worker`,
     "# Defaults as shipped (facts/zombied.md); the env file below overrides them (systemd.exec(5)).",
     "Environment=WORKER_CONCURRENCY=2",
-    "Environment=RUN_TIMEOUT_MS=300000",
+    `Environment=RUN_TIMEOUT_MS=${DEFAULT_RUN_TIMEOUT_MS}`,
     "Environment=SANDBOX_BACKEND=bubblewrap",
     `Environment=EXECUTOR_SOCKET_PATH=${EXECUTOR_SOCKET}`,
     "# The worker's own drain timeout equals rollout.drainDeadline, so it never gives up on runs before the",

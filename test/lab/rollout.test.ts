@@ -288,15 +288,16 @@ describe("a host that fails while its wave-mate is mid-chain (pulumi up --contin
 });
 
 describe("a run that outlives the drain deadline", () => {
-  // No RUN_TIMEOUT_MS in env (so no rule ties it to the deadline) and a 6 s drain deadline; runs take 15 s.
-  const envWithoutRunTimeout = { GITHUB_APP_ID: "1029384", WORKER_CONCURRENCY: "2", LOG_LEVEL: "info" };
+  // A 6 s drain deadline and RUN_TIMEOUT_MS lowered to match (config refuses a deadline below it, default 300 s
+  // included); runs take 15 s: the workers being drained still run with the 30 s RUN_TIMEOUT_MS they started with.
+  const envShortRunTimeout = { GITHUB_APP_ID: "1029384", WORKER_CONCURRENCY: "2", LOG_LEVEL: "info", RUN_TIMEOUT_MS: "6000" };
   const longRuns = async (prefix: string, count: number, ms: number) => {
     for (let i = 0; i < count; i++) await enqueueRun(redis, `${prefix}-${i}`, ms);
     await new Promise((r) => setTimeout(r, 1500));
   };
 
   test("onDrainDeadline: fail halts at the canary; the canary still finishes its runs, then stays drained", async () => {
-    stack.put("env", envWithoutRunTimeout).set("rollout", { drainDeadline: "6s", onDrainDeadline: "fail" });
+    stack.put("env", envShortRunTimeout).set("rollout", { drainDeadline: "6s", onDrainDeadline: "fail" });
     await longRuns("long-fail", 8, 15_000); // two per host
     const result = await apply(stack);
     expect(result.code).not.toBe(0);

@@ -52,7 +52,7 @@ afterAll(() => {
 describe.skipIf(!hasVerify)("systemd-analyze verify on the rendered units", () => {
   test.each([
     ["defaults (SIGUSR1, 6m, no PartOf)", {}],
-    ["PartOf, SIGTERM, 90s drain", { units: { workerPartOfExecutor: true }, drain: { signal: "SIGTERM" }, rollout: { drainDeadline: "90s" } }],
+    ["PartOf, SIGTERM, 90s drain", { units: { workerPartOfExecutor: true }, drain: { signal: "SIGTERM" }, rollout: { drainDeadline: "90s" }, env: { RUN_TIMEOUT_MS: "60000" } }],
     ["SIGINT, 1h drain", { drain: { signal: "SIGINT" }, rollout: { drainDeadline: "1h" } }],
   ])("passes silently for %s", (_name, overrides) => {
     const units = renderUnits(fleetConfig(overrides));

@@ -57,7 +57,8 @@ describe("values that cannot be represented", () => {
   const secret = "hunter2-\u0000-do-not-print";
 
   it("rejects a NUL, naming the key and never the value", () => {
-    const config = fleetConfig({ secrets: { API_TOKEN: secret } });
+    // The renderer's own guard, behind the schema's (which refuses the same value with its path).
+    const config = { env: {}, secrets: { API_TOKEN: secret } };
     let error: unknown;
     try { renderEnvFile(config); } catch (err) { error = err; }
     expect(error).toBeInstanceOf(ConfigError);
@@ -67,21 +68,21 @@ describe("values that cannot be represented", () => {
   });
 
   it("rejects a lone surrogate, which would not survive UTF-8 encoding", () => {
-    expect(envValueProblems(fleetConfig({ env: { LOG_LEVEL: "x\uD800y" } }))).toEqual([
+    expect(envValueProblems({ env: { LOG_LEVEL: "x\uD800y" }, secrets: {} })).toEqual([
       expect.stringMatching(/^env\.LOG_LEVEL: is not valid Unicode/),
     ]);
   });
 
   it("rejects a KEY=value longer than the kernel passes to a process, and accepts one at the limit", () => {
     const atLimit = "v".repeat(MAX_ASSIGNMENT_BYTES - "BIG=".length);
-    expect(envValueProblems(fleetConfig({ secrets: { BIG: atLimit } }))).toEqual([]);
-    expect(envValueProblems(fleetConfig({ secrets: { BIG: `${atLimit}v` } }))).toEqual([
+    expect(envValueProblems({ env: {}, secrets: { BIG: atLimit } })).toEqual([]);
+    expect(envValueProblems({ env: {}, secrets: { BIG: `${atLimit}v` } })).toEqual([
       expect.stringMatching(/^secrets\.BIG: is too long: KEY=value is 131072 bytes/),
     ]);
   });
 
   it("lists every bad key at once, in path order", () => {
-    const config = fleetConfig({ env: { LOG_LEVEL: "\u0000" }, secrets: { B_TOKEN: "\u0000", A_TOKEN: "\u0000" } });
+    const config = { env: { LOG_LEVEL: "\u0000" }, secrets: { B_TOKEN: "\u0000", A_TOKEN: "\u0000" } };
     expect(envValueProblems(config).map((p) => p.split(":")[0])).toEqual(["env.LOG_LEVEL", "secrets.A_TOKEN", "secrets.B_TOKEN"]);
   });
 });

@@ -1,6 +1,6 @@
 // Raw stack configs for the unit tests: the smallest valid fleet, and n-worker fleets under a chosen policy.
 import { FleetConfig } from "../../components/config";
-import { validateFleetConfig } from "../../components/config-load";
+import { ConfigError, validateFleetConfig } from "../../components/config-load";
 
 /** A distinctive secret value: finding it in any message or output is a leak. */
 export const SECRET_MARKER = "MARKER-SECRET-5e1f0c";
@@ -35,4 +35,15 @@ export function fleet(n: number, rollout: Raw = {}, patch: (raw: Raw) => void = 
   const raw = { ...minimalRaw(), rollout, workers: hostWorkers(n) };
   patch(raw);
   return validateFleetConfig(raw, { source: "test", secretsRequired: true });
+}
+
+/** The problems a config load reports, or [] when it loads; anything but a ConfigError is a crash and is thrown. */
+export function configProblems(load: () => unknown): string[] {
+  try {
+    load();
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return err.problems;
+  }
 }
