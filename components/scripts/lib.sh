@@ -15,7 +15,7 @@ ZF_ENV_FILE=${ZF_ENV_FILE:-/etc/default/zombied-worker}
 ZF_EXECUTOR_SOCKET=${ZF_EXECUTOR_SOCKET:-/run/zombie/executor.sock}
 if [[ "${ZF_TRACE:-}" == 1 ]]; then set -x; fi
 
-# Exit codes: 1 failed check, 2 bad input, 3 deadline passed. Used by the scripts this is prepended to.
+# Exit codes: 1 failed check, 2 bad input, 3 deadline passed. Used by the scripts that source this.
 # shellcheck disable=SC2034  # read by the step scripts, not here
 readonly ZF_EXIT_FAILED=1 ZF_EXIT_USAGE=2 ZF_EXIT_TIMEOUT=3
 
