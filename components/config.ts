@@ -288,6 +288,9 @@ function workerSourceRules(w: Loose, hasPublicKey: boolean, problem: Problem): v
   if (ovh?.order && !hasPublicKey) {
     problem(["ovh", "order"], "needs ssh.publicKey, the key OVH installs on the new server");
   }
+  if (ovh?.reinstall && !ovh.order && !hasPublicKey) {
+    problem(["ovh", "reinstall"], "needs ssh.publicKey, the key OVH installs on the reinstalled server");
+  }
   if (ovh?.order && ovh.reinstall) {
     problem(["ovh", "reinstall"], "only applies to an adopted server (ovh.serviceName); an ordered one is installed with order.os");
   }

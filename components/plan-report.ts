@@ -101,7 +101,9 @@ function workerReports(config: FleetConfig, plan: RolloutPlan): Record<string, W
 export function describeSource(source: HostSource): string {
   switch (source.kind) {
     case "adopt":
-      return `OVH server ${source.serviceName}${source.reinstallOs ? `, reinstalled with ${source.reinstallOs}` : ""}`;
+      return `OVH server ${source.serviceName}${source.reinstallOs
+        ? `, REINSTALLED with ${source.reinstallOs} in its wave (drain, stop, reinstall, then its whole setup)`
+        : ""}`;
     case "order":
       return `new OVH ${source.order.plan} in ${source.order.datacenter} (${source.order.os})`;
     case "existing":

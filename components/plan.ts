@@ -14,6 +14,9 @@ export const STEP_BOUNDS = {
   "restart-executor": 60,
   "start-worker": 60,
   verifyCommand: 60,
+  /** An OVH reinstall task: the provider waits for it up to its create timeout, 45 min (terraform-provider-ovh
+   * resource_dedicated_server_reinstall_task.go). */
+  reinstall: 45 * 60,
 } as const;
 
 export interface HostPlan {
@@ -22,6 +25,8 @@ export interface HostPlan {
   canary: boolean;
   source: HostSource["kind"];
   steps: StepName[];
+  /** The OS an adopted server is reinstalled with in this wave: after a drain and a stop, before its setup. */
+  reinstall?: string;
 }
 
 export interface WavePlan {
@@ -52,9 +57,11 @@ export function planRollout(config: FleetConfig): RolloutPlan {
   const canaryName = active.length > 1 ? chooseCanary(config, active.map((w) => w.name)) : null;
   const rest = active.filter((w) => w.name !== canaryName).map((w) => w.name);
   const groups = [...(canaryName ? [[canaryName]] : []), ...batches(rest, config.rollout.waves, active.length, cap)];
+  const reinstalling = new Set(active.filter((w) => w.source.kind === "adopt" && w.source.reinstallOs).map((w) => w.name));
   const waves = groups.map((hosts, index) => {
     const gate = hosts[0] === canaryName ? "canary-gate" as const : "verify" as const;
-    return { index, hosts, gate, worstCaseSeconds: waveWorstCase(config, gate) };
+    const reinstalls = hosts.some((name) => reinstalling.has(name));
+    return { index, hosts, gate, worstCaseSeconds: waveWorstCase(config, gate, reinstalls) };
   });
   const hosts: Record<string, HostPlan> = {};
   const byName = new Map(active.map((w) => [w.name, w])); // a lookup per host: find() made 10,000 workers take 0.6 s
@@ -62,7 +69,11 @@ export function planRollout(config: FleetConfig): RolloutPlan {
     for (const name of wave.hosts) {
       const worker = byName.get(name)!;
       const steps: StepName[] = [...ROLLOUT_STEPS, ...(name === canaryName ? ["canary-gate" as const] : [])];
-      hosts[name] = { name, wave: wave.index, canary: name === canaryName, source: worker.source.kind, steps };
+      const reinstall = worker.source.kind === "adopt" ? worker.source.reinstallOs : undefined;
+      hosts[name] = {
+        name, wave: wave.index, canary: name === canaryName, source: worker.source.kind, steps,
+        ...(reinstall ? { reinstall } : {}),
+      };
     }
   }
   return {
@@ -114,10 +125,12 @@ export function stepBudgets(config: FleetConfig): Record<StepName, number> {
   };
 }
 
-function waveWorstCase(config: FleetConfig, gate: WavePlan["gate"]): number {
+function waveWorstCase(config: FleetConfig, gate: WavePlan["gate"], reinstalls: boolean): number {
   const budget = stepBudgets(config);
   const chain = ROLLOUT_STEPS.reduce((sum, step) => sum + budget[step], 0);
-  return chain + (gate === "canary-gate" ? budget["canary-gate"] : 0);
+  // A reinstall drains and stops the host first, then waits for OVH; its setup steps are not budgeted here.
+  const reinstall = reinstalls ? budget.drain + budget.stop + STEP_BOUNDS.reinstall : 0;
+  return reinstall + chain + (gate === "canary-gate" ? budget["canary-gate"] : 0);
 }
 
 function planWarnings(

@@ -2,7 +2,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { FleetConfig } from "./config";
-import { ScriptInputs, ScriptName, scriptCommand } from "./script-command";
+import { ScriptInputs, ScriptName, installBundleCommand, scriptBundle, scriptCommand, scriptHash } from "./script-command";
 
 /** How to reach one host over SSH. */
 export interface HostAccess {
@@ -40,7 +40,8 @@ export interface ScriptStepArgs {
   inputs: ScriptInputs;
   /** Secret data for the script (the .env text, an auth key): stdin is the only way secrets reach a host. */
   stdin?: pulumi.Input<string>;
-  /** A change re-runs the step (replace): the host fingerprint parts this step depends on. */
+  /** A change re-runs the step (replace): the host fingerprint parts this step depends on. The hash of the
+   * files the script runs is added here (scriptHash): the short command text does not change with them. */
   triggers?: pulumi.Input<unknown>[];
   /** What Pulumi may log of the command's output; `none` where output could echo a secret. */
   logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none";
@@ -61,9 +62,30 @@ export function scriptStep(name: string, args: ScriptStepArgs, opts: pulumi.Cust
     create,
     ...(args.onDelete ? { delete: scriptCommand(args.onDelete.script, args.onDelete.inputs, { sudo }) } : {}),
     ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
-    ...(args.triggers ? { triggers: args.triggers } : {}),
+    // A marker's create runs nothing, and its delete runs the installed script: nothing to re-run.
+    ...(args.createIsMarker ? {} : { triggers: [...(args.triggers ?? []), scriptHash(args.script)] }),
     logging: args.logging ?? "stdoutAndStderr",
     // Pulumi would otherwise pass the previous stdout/stderr as environment on update (and SSH setenv is refused).
+    addPreviousOutputInEnv: false,
+  }, opts);
+}
+
+/**
+ * Installs the step-script bundle on a host (install-bundle.sh): every other command of the host depends on it.
+ * A changed bundle is a changed stdin, an update, which runs the install again; `triggers` (the host's identity)
+ * install it again on a new or reinstalled host.
+ */
+export function installBundle(
+  name: string, args: { config: FleetConfig; access: HostAccess; host: string; triggers: pulumi.Input<unknown>[] },
+  opts: pulumi.CustomResourceOptions,
+): command.remote.Command {
+  const bundle = scriptBundle();
+  return new command.remote.Command(name, {
+    connection: connection(args.config, args.access),
+    create: installBundleCommand(args.host, bundle.hash, { sudo: args.config.ssh.user !== "root" }),
+    stdin: bundle.text,
+    triggers: args.triggers,
+    logging: "stdoutAndStderr",
     addPreviousOutputInEnv: false,
   }, opts);
 }

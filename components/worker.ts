@@ -1,11 +1,13 @@
 // One zombied worker host: server → tailnet → layout → .env → units → rollout chain, plus its decommission.
+import * as ovh from "@ovhcloud/pulumi-ovh";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { FleetConfig, WorkerConfig } from "./config";
 import { ovhServer } from "./ovh";
+import { reinstallInWave } from "./reinstall";
 import { HostPlan, StepName } from "./plan";
-import { HostAccess, hostAccess, scriptStep } from "./remote";
-import { deployBundle, rolloutScriptsHash } from "./script-command";
+import { HostAccess, hostAccess, installBundle, scriptStep } from "./remote";
+import { rolloutScriptsHash } from "./script-command";
 import { decommissionInputs, layoutInputs, rolloutStepInputs } from "./step-inputs";
 import { joinTailnet } from "./tailscale";
 import { RenderedUnits } from "./units";
@@ -58,10 +60,26 @@ export class Worker extends pulumi.ComponentResource {
     this.publicAddress = host.address;
     let access = hostAccess(config, worker.name, host.address, args.privateKey);
     const reached: pulumi.Resource[] = [...host.resources];
+    const source = worker.source;
+    if (args.plan?.reinstall && source.kind === "adopt" && host.server) {
+      const reinstall = reinstallInWave(name, {
+        config, worker: worker.name, serviceName: source.serviceName, os: args.plan.reinstall, access,
+        server: host.server, afterGates: args.afterGates,
+      }, this);
+      reached.push(reinstall.task);
+      host.identity = reinstall.identity;
+    }
+    // Every later command runs an installed script, the tailnet join included: the bundle goes first, over the
+    // address the join uses. A gone host cannot be reached (its decommission is only dropped from state).
+    if (!worker.gone) {
+      reached.push(installBundle(`${name}-scripts`, {
+        config, access, host: worker.name, triggers: [host.identity],
+      }, { parent: this, dependsOn: [...reached] }));
+    }
     // A gone host is not in the tailnet any more: looking its device up would fail the whole `pulumi up`.
     if (config.tailscale.enabled && !worker.gone) {
       const tailnet = joinTailnet(`${name}-tailnet`, {
-        config, worker: worker.name, publicAccess: access, hostIdentity: host.identity, dependsOn: host.resources,
+        config, worker: worker.name, publicAccess: access, hostIdentity: host.identity, dependsOn: [...reached],
       }, this);
       access = hostAccess(config, worker.name, tailnet.address, args.privateKey);
       reached.push(...tailnet.resources);
@@ -85,15 +103,18 @@ export class Worker extends pulumi.ComponentResource {
     });
   }
 
-  private provisionHost(name: string, args: WorkerArgs) {
+  /** The server (none for an existing host), its first address, and its identity before any reinstall. */
+  private provisionHost(name: string, args: WorkerArgs): {
+    address: pulumi.Output<string>; resources: pulumi.Resource[]; identity: pulumi.Output<string>; server?: ovh.dedicated.Server;
+  } {
     const source = args.worker.source;
     if (source.kind === "existing") {
-      return { address: pulumi.output(source.address), resources: [] as pulumi.Resource[], identity: pulumi.output(source.address) };
+      return { address: pulumi.output(source.address), resources: [], identity: pulumi.output(source.address) };
     }
     const server = ovhServer(`${name}-server`, { worker: args.worker.name, source, publicKey: args.config.ssh.publicKey }, { parent: this });
-    // A reinstall gives the host a new identity: the tailnet join then runs again.
-    const identity = pulumi.interpolate`${server.serviceName}/${source.kind === "adopt" ? source.reinstallOs ?? "kept" : "ordered"}`;
-    return { address: server.ip, resources: [server] as pulumi.Resource[], identity };
+    // A reinstall replaces this identity with its task's (reinstall.ts): setup and tailnet join then run again.
+    const identity = pulumi.interpolate`${server.serviceName}/${source.kind === "adopt" ? "kept" : "ordered"}`;
+    return { address: server.ip, resources: [server], identity, server };
   }
 
   /** Host layout, .env and units, then the rollout chain of the plan; returns the gate of this host. */
@@ -105,7 +126,7 @@ export class Worker extends pulumi.ComponentResource {
     // A new or reinstalled host (new identity) gets everything again, even when nothing else changed.
     const base = { config, access, triggers: [identity] };
     const layout = scriptStep(`${name}-layout`, {
-      ...base, script: "layout", inputs: layoutInputs(config, worker.name), stdin: deployBundle(),
+      ...base, script: "layout", inputs: layoutInputs(config, worker.name),
     }, { parent: this, dependsOn: reached });
     const gated = [layout, ...args.afterGates];
     const env = scriptStep(`${name}-env`, {
@@ -114,18 +135,22 @@ export class Worker extends pulumi.ComponentResource {
     const units = scriptStep(`${name}-units`, {
       ...base,
       script: "install-units",
-      inputs: {
-        ZF_HOST: worker.name,
-        ZF_EXECUTOR_UNIT_TEXT_B64: Buffer.from(args.units.executor.text).toString("base64"),
-        ZF_WORKER_UNIT_TEXT_B64: Buffer.from(args.units.worker.text).toString("base64"),
-      },
+      inputs: { ZF_HOST: worker.name },
+      // On stdin, not in the command: base64 unit texts would make the command (and its error) pages long.
+      stdin: [
+        `ZF_EXECUTOR_UNIT_TEXT_B64=${Buffer.from(args.units.executor.text).toString("base64")}`,
+        `ZF_WORKER_UNIT_TEXT_B64=${Buffer.from(args.units.worker.text).toString("base64")}`,
+      ].join("\n") + "\n",
     }, { parent: this, dependsOn: gated });
 
     let previous: pulumi.Resource[] = [env, units];
-    const scripts = rolloutScriptsHash();
+    const rolloutScripts = rolloutScriptsHash();
     for (const step of plan.steps) {
-      // The download depends on the release alone: an env-only change drains and restarts without one.
-      const triggers = step === "deploy" ? [identity, fingerprint.release] : [identity, fingerprint.host, scripts];
+      // The download depends on the release alone: an env-only change drains and restarts without one. A changed
+      // rollout script re-runs the whole chain from its drain, the download included.
+      const triggers = step === "deploy"
+        ? [identity, fingerprint.release, rolloutScripts]
+        : [identity, fingerprint.host, rolloutScripts];
       const cmd = scriptStep(`${name}-${step}`, {
         ...base, script: step, inputs: rolloutStepInputs(config, worker.name, step), triggers,
       }, { parent: this, dependsOn: [...previous, ...args.afterGates] });

@@ -13,10 +13,10 @@
 # Exit codes: 0 passed (or short of runs with ZF_ON_SHORTFALL=proceed), 1 a bad counter rose, a new error line,
 #          a counter went down or the metrics could not be read, 2 bad input, 3 too few runs by the deadline
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=components/scripts/lib-drain.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-drain.sh"
 
 readonly STEP=canary-gate
 ZF_METRICS_URL=${ZF_METRICS_URL:-}

@@ -13,10 +13,10 @@
 #          step=decommission host=<h> status=fail reason="…" (drain fields as in drain.sh)
 # Exit codes: 0 ok/skip, 1 a stop, disable or logout failed, 2 bad input, 3 deadline passed (drain or stop).
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=components/scripts/lib-drain.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-drain.sh"
 
 readonly STEP=decommission
 ACTIONS=()

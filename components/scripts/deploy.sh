@@ -12,10 +12,10 @@
 # Exit codes: 0 ok/skip, 1 download failed / checksum mismatch / bad artifact, 2 bad input,
 #          3 deadline passed (download timed out, or another deploy held the lock)
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=components/scripts/lib-release.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-release.sh"
 
 readonly STEP=deploy
 readonly BINARIES=(zombied zombied-executor)

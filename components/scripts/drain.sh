@@ -12,10 +12,10 @@
 #          step=drain host=<h> status=fail reason="…" state=… in_flight=<n> last="<worker's last line>"
 # Exit codes: 0 ok/skip, 1 the signal or a stop was refused, 2 bad input, 3 deadline passed.
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=components/scripts/lib-drain.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-drain.sh"
 
 readonly STEP=drain
 

@@ -3,13 +3,13 @@
 #          content changed, runs `systemctl daemon-reload` when a file changed, and enables both units
 #          (nothing upstream ever enabled them, so they did not survive a reboot: facts/zombied.md).
 # Inputs:  ZF_HOST, ZF_UNIT_DIR, ZF_EXECUTOR_UNIT, ZF_WORKER_UNIT, ZF_EXECUTOR_UNIT_TEXT_B64, ZF_WORKER_UNIT_TEXT_B64
+#          (the last two as environment or, as the program sends them, on stdin: one `NAME=base64` line each,
+#          which keeps the command text short)
 # Output:  step=install-units host=<host> status=ok|skip changed=true|false written=<n> enabled=<n>
 # Exit codes: 0 ok/skip, 1 daemon-reload or enable failed / a file could not be written, 2 bad input
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly STEP=install-units
 UNIT_TEMPS=()   # decoded unit texts, removed on exit unless renamed into place
@@ -48,6 +48,20 @@ place_unit() {
   WRITTEN=$((WRITTEN + 1))
 }
 
+# read_unit_texts: takes the two unit texts from stdin lines `ZF_..._UNIT_TEXT_B64=<base64>`; no other line.
+read_unit_texts() {
+  local line
+  if [[ -t 0 ]]; then return 0; fi
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    case "$line" in
+      ZF_EXECUTOR_UNIT_TEXT_B64=* | ZF_WORKER_UNIT_TEXT_B64=*) printf -v "${line%%=*}" '%s' "${line#*=}" ;;
+      "") ;;
+      # Never echo the line: stdin is where secrets travel, and a wrong one may have been sent here.
+      *) zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="a stdin line is not a unit text (ZF_*_UNIT_TEXT_B64=…)" ;;
+    esac
+  done
+}
+
 # enable_unit NAME: enables NAME.service unless it already is.
 enable_unit() {
   local unit="${1}.service"
@@ -59,6 +73,7 @@ enable_unit() {
 }
 
 main() {
+  read_unit_texts
   zf_require "$STEP" ZF_EXECUTOR_UNIT_TEXT_B64 ZF_WORKER_UNIT_TEXT_B64
   check_unit_name "$ZF_EXECUTOR_UNIT"
   check_unit_name "$ZF_WORKER_UNIT"

@@ -6,10 +6,10 @@
 #          step=restart-executor host=<h> status=fail reason="<state it gave up in>"
 # Exit codes: 0 ok, 1 the restart was refused, 2 bad input, 3 deadline passed (not active or no socket).
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=components/scripts/lib-units.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-units.sh"
 
 readonly STEP=restart-executor
 

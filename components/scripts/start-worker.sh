@@ -7,10 +7,10 @@
 #          step=start-worker host=<h> status=fail reason="<state it gave up in>"
 # Exit codes: 0 ok, 1 the start was refused, 2 bad input, 3 deadline passed (no socket, or not active).
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=components/scripts/lib-units.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-units.sh"
 
 readonly STEP=start-worker
 

@@ -6,10 +6,10 @@
 #          step=stop host=<h> status=fail reason="…"
 # Exit codes: 0 ok/skip, 1 the stop failed or the unit is still not inactive, 2 bad input, 3 deadline passed.
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=components/scripts/lib-units.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-units.sh"
 
 readonly STEP=stop
 

@@ -8,10 +8,8 @@
 # Output:  step=tailscale-join host=<host> status=ok|skip address=<tailscale ip -4> installed=true|false
 # Exit codes: 0 ok/skip, 1 install or `tailscale up` failed / no address, 2 bad input, 3 a command timed out
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly STEP=tailscale-join
 ZF_STEP_TIMEOUT=${ZF_STEP_TIMEOUT:-120}
@@ -77,7 +75,8 @@ join() {
   local key_file="${SCRATCH_DIR}/auth-key" out rc=0
   if [[ -t 0 ]]; then zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="the auth key must arrive on stdin"; fi
   (umask 077 && cat >"$key_file")
-  if [[ -z "$(tr -d '[:space:]' <"$key_file")" ]]; then
+  # grep, not a $(…) test: ZF_TRACE (set -x) would print the key as the test's operand.
+  if ! grep -q '[^[:space:]]' -- "$key_file"; then
     zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="empty auth key on stdin"
   fi
   # --reset: the flags given are the whole wanted state, so a changed tag or hostname does not make

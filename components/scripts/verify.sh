@@ -15,10 +15,12 @@
 #          step=verify host=<h> status=fail version=<v> expected=<v> reason="…"          (not the deployed release)
 # Exit codes: 0 ok, 1 unhealthy (reverted or not), 2 bad input.
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=components/scripts/lib-drain.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-drain.sh"
+# shellcheck source=components/scripts/lib-release.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-release.sh"
 
 readonly STEP=verify
 REASON='' SNAPSHOT=''

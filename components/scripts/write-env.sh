@@ -6,10 +6,8 @@
 # Output:  step=write-env host=<host> status=ok|skip changed=true|false
 # Exit codes: 0 ok/skip, 1 a file could not be written, 2 bad input (no stdin, empty .env)
 set -euo pipefail
-if ! declare -F zf_status >/dev/null; then
-  # shellcheck source=components/scripts/lib.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-fi
+# shellcheck source=components/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly STEP=write-env
 ENV_STAGED=""   # the stdin copy, removed on exit

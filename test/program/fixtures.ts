@@ -58,18 +58,39 @@ export interface ProgramDump {
 }
 
 /** Evaluates index.ts with this config; `fail` names resources whose mock throws (a failed command). */
-export function runProgramWith(config: Record<string, unknown>, fail: string[] = []): ProgramDump {
+export function runProgramWith(config: Record<string, unknown>, fail: string[] = [], root = ROOT): ProgramDump {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zf-program-"));
   try {
     const file = path.join(dir, "config.json");
     fs.writeFileSync(file, JSON.stringify(config));
-    const args = ["--import", "tsx", path.join(ROOT, "lab/engine/dump-program.ts"), file, ...(fail.length ? ["--fail", fail.join(",")] : [])];
+    const args = ["--import", "tsx", path.join(root, "lab/engine/dump-program.ts"), file, ...(fail.length ? ["--fail", fail.join(",")] : [])];
     // The runtime flags promises left pending by a failed resource and exits 1 after we printed: read stdout.
-    const run = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
+    const run = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
     if (!run.stdout.startsWith("{")) throw new Error(`program run printed no result (exit ${run.status}): ${run.stderr.slice(0, 2000)}`);
     return JSON.parse(run.stdout) as ProgramDump;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs the program from a copy of the repo in which `edit` changed some step scripts (file name → new text):
+ * what the next `pulumi up` would see after a script change. node_modules is linked, not copied.
+ */
+export function runProgramWithScripts(config: Record<string, unknown>, edit: Record<string, (text: string) => string>): ProgramDump {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), "zf-repo-"));
+  try {
+    for (const entry of ["components", "lab", "index.ts", "package.json", "tsconfig.json"]) {
+      fs.cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));
+    for (const [file, change] of Object.entries(edit)) {
+      const target = path.join(copy, "components", "scripts", file);
+      fs.writeFileSync(target, change(fs.readFileSync(target, "utf8")));
+    }
+    return runProgramWith(config, [], copy);
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
   }
 }
 

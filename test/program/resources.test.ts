@@ -52,8 +52,10 @@ describe("OVH servers", () => {
 
   test("reinstalls and cancels only a worker that explicitly asks for it", () => {
     const i = inputs("wiped-server");
-    expect(i.os).toBe("debian12_64");
-    expect(i.preventInstallOnCreate).toBe(false);
+    // The reinstall is a task of its own, in the host's wave (reinstall.test.ts); the server never wipes.
+    expect(i.os).toBeUndefined();
+    expect(i.preventInstallOnCreate).toBe(true);
+    expect(inputs("wiped-reinstall").os).toBe("debian12_64");
     expect(i.keepServiceAfterDestroy).toBe(false);
     expect(named(dump, "wiped-server").retainOnDelete).toBe(false);
   });
@@ -83,10 +85,20 @@ describe("Tailscale", () => {
   });
 
   test("every command after the join reaches its host over the tailnet address", () => {
-    for (const cmd of byType(dump, REMOTE).filter((r) => !r.name.endsWith("-tailnet-join"))) {
+    // The join and the script bundle it runs from go over the public address (below), and so does what runs
+    // on a box before its reinstall (reinstall.test.ts).
+    for (const cmd of byType(dump, REMOTE).filter((r) => !/-(tailnet-join|scripts|before-reinstall)$/.test(r.name))) {
       const worker = cmd.name.replace(/-(layout|env|units|decommission|drain|stop|deploy|restart-executor|start-worker|verify|canary-gate)$/, "");
       expect((unwrapSecrets(cmd.inputs.connection) as { host: string }).host, cmd.name).toBe(fakeDevice(worker).addresses[0]);
     }
+  });
+
+  test("the script bundle is installed over the public address before the join, which runs an installed script", () => {
+    const scripts = named(dump, "existing-scripts");
+    expect((unwrapSecrets(scripts.inputs.connection) as { host: string }).host).toBe("198.51.100.7");
+    const join = named(dump, "existing-tailnet-join");
+    expect(join.dependencies).toContain(scripts.urn);
+    expect(String(join.inputs.create)).toMatch(/run\.sh' tailscale-join$/);
   });
 
   test("stale offline devices of the hostname are forgotten before a join", () => {
@@ -105,9 +117,20 @@ test("pins the SSH host key where the stack lists one", () => {
 test("every worker has a decommission command whose delete drains it, depending on its server and tailnet", () => {
   for (const worker of ["adopted", "ordered", "existing", "wiped"]) {
     const cmd = named(dump, `${worker}-decommission`);
-    expect(String(cmd.inputs.delete)).toContain("zf-decommission");
+    expect(String(cmd.inputs.delete)).toMatch(/run\.sh' decommission$/);
     expect(String(cmd.inputs.delete)).toContain("ZF_DRAIN_SIGNAL='SIGUSR1'");
     expect(cmd.dependencies).toContain(named(dump, `${worker}-tailnet-join`).urn);
     if (worker !== "existing") expect(cmd.dependencies).toContain(named(dump, `${worker}-server`).urn);
+  }
+});
+
+test("every command text fits on a screen (80 × 25 characters): no script travels in a command", () => {
+  const commands = byType(dump, REMOTE);
+  expect(commands.length).toBeGreaterThan(20);
+  for (const cmd of commands) {
+    for (const field of ["create", "delete"] as const) {
+      const text = cmd.inputs[field];
+      if (text !== undefined) expect(String(text).length, `${cmd.name} ${field}`).toBeLessThanOrEqual(80 * 25);
+    }
   }
 });

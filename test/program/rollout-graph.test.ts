@@ -48,10 +48,11 @@ describe.each(fleets)("the dependsOn graph of %s", (_label, raw) => {
     });
   });
 
-  test("gives held workers no rollout step, only their decommission", () => {
+  test("gives held workers no rollout step, only the script bundle and their decommission", () => {
     for (const held of plan.held) {
       const mine = dump.registrations.filter((r) => r.type === REMOTE && r.name.startsWith(`${held.name}-`));
-      expect(mine.map((r) => r.name)).toEqual([`${held.name}-decommission`]);
+      // The bundle touches no unit: it is there so that the decommission's delete finds its script.
+      expect(mine.map((r) => r.name)).toEqual([`${held.name}-scripts`, `${held.name}-decommission`]);
     }
   });
 });

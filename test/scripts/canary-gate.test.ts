@@ -64,7 +64,7 @@ describe("canary-gate.sh", () => {
 
   test("passes once 3 new runs succeeded with no bad counter, summing label variants", async () => {
     const url = await serveSteps([BASE, { sessions: 41 }, { sessions: 43 }]);
-    // As remote.ts runs it: lib.sh prepended, `bash -c`.
+    // As the program runs it: from the installed bundle, through run.sh.
     const res = await h().runRemote("canary-gate.sh", { env: { ...GATE_ENV, ZF_METRICS_URL: url } });
     expect(res.code).toBe(0);
     expect(res.status).toMatchObject({

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach } from "vitest";
+import { ScriptName, installBundleCommand, scriptBundle, scriptCommand } from "../../components/script-command";
 
 export const REPO = path.resolve(__dirname, "../..");
 export const SCRIPTS_DIR = path.join(REPO, "components/scripts");
@@ -150,12 +151,22 @@ export class Harness {
     return this.spawnBash([path.join(SCRIPTS_DIR, script)], opts);
   }
 
-  /** Runs the script the way remote.ts does: `bash -c "<lib.sh text>\n<script text>" zf-<step>`. */
-  runRemote(script: string, opts: RunOptions = {}): Promise<RunResult> {
-    const lib = fs.readFileSync(path.join(SCRIPTS_DIR, "lib.sh"), "utf8");
-    const text = fs.readFileSync(path.join(SCRIPTS_DIR, script), "utf8");
-    return this.spawnBash(["-c", `${lib}\n${text}`, `zf-${script.replace(/\.sh$/, "")}`], opts);
+  /**
+   * Runs the script the way the program does: the bundle installed by the real install-bundle command (once per
+   * harness), then `bash <root>/deploy/scripts/run.sh <step>` (script-command.ts scriptCommand).
+   */
+  async runRemote(script: string, opts: RunOptions = {}): Promise<RunResult> {
+    const scripts = path.join(this.zfRoot, "deploy", "scripts");
+    if (!this.bundleInstalled) {
+      const bundle = scriptBundle();
+      const install = await this.spawnBash(["-c", installBundleCommand("harness", bundle.hash, { sudo: false, root: this.zfRoot })], { stdin: bundle.text });
+      if (install.code !== 0) throw new Error(`install-bundle failed: ${install.stdout}${install.stderr}`);
+      this.bundleInstalled = true;
+    }
+    const command = scriptCommand(script.replace(/\.sh$/, "") as ScriptName, {}, { sudo: false, scriptsDir: scripts });
+    return this.spawnBash(["-c", command], opts);
   }
+  private bundleInstalled = false;
 
   private spawnBash(args: string[], opts: RunOptions): Promise<RunResult> {
     const env: Record<string, string> = { ...this.env };

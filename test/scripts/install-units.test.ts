@@ -16,6 +16,21 @@ const unitFile = (h: Harness, unit: string) => path.join(h.unitDir, `${unit}.ser
 describe("install-units.sh", () => {
   const h = useHarness({ release: false, worker: false, executor: false });
 
+  test("takes the unit texts from stdin, as the program sends them", async () => {
+    const stdin = Object.entries(units()).map(([k, v]) => `${k}=${v}\n`).join("");
+    const res = await h().runRemote("install-units.sh", { stdin });
+    expect(res.code).toBe(0);
+    expect(res.status).toMatchObject({ status: "ok", written: "2" });
+    expect(fs.readFileSync(unitFile(h(), WORKER), "utf8")).toBe(WORKER_TEXT);
+  });
+
+  test("refuses a stdin line that is not a unit text without echoing it", async () => {
+    const res = await h().run("install-units.sh", { env: units(), stdin: "API_TOKEN=s3cret\n" });
+    expect(res.code).toBe(2);
+    expect(res.status).toMatchObject({ status: "fail", reason: "a stdin line is not a unit text (ZF_*_UNIT_TEXT_B64=…)" });
+    expect(res.stdout + res.stderr).not.toContain("s3cret");
+  });
+
   test("writes both unit files, reloads systemd and enables both units", async () => {
     const res = await h().runRemote("install-units.sh", { env: units() });
     expect(res.code).toBe(0);

@@ -2,7 +2,9 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { FleetConfig } from "../../components/config";
 import { ConfigError, validateFleetConfig } from "../../components/config-load";
-import { ROLLOUT_STEPS, planRollout } from "../../components/plan";
+import { ROLLOUT_STEPS, planRollout, stepBudgets } from "../../components/plan";
+import { buildReport } from "../../components/plan-report";
+import { renderText } from "../../components/plan-text";
 import { STOP_MARGIN_SECONDS } from "../../components/units";
 import { Raw, fleet, hostWorkers, minimalRaw } from "./fleet-fixture";
 
@@ -218,5 +220,36 @@ describe("properties of every valid config", () => {
         if (j === rest.length - 1) expect(wave.hosts.length).toBeLessThanOrEqual(wanted);
       });
     }));
+  });
+});
+
+describe("a reinstall in the plan", () => {
+  const withReinstall = (os?: string) => fleet(3, { waves: [1], maxUnavailable: 1 }, (raw) => {
+    raw.ssh.publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake fleet";
+    raw.workers[2] = { name: "w2", ovh: { serviceName: "ns1.example.net", ...(os ? { reinstall: { os } } : {}) } };
+  });
+
+  test("is on the host, in its wave, and the wave's worst case counts the drain, stop and OVH's reinstall", () => {
+    const plan = planRollout(withReinstall("debian12_64"));
+    const without = planRollout(withReinstall());
+    expect(plan.hosts.w2.reinstall).toBe("debian12_64");
+    expect(without.hosts.w2.reinstall).toBeUndefined();
+    const wave = plan.hosts.w2.wave;
+    const config = withReinstall("debian12_64");
+    const extra = config.rollout.drainDeadline + stepBudgets(config).stop + 45 * 60;
+    expect(plan.waves[wave].worstCaseSeconds - without.waves[wave].worstCaseSeconds).toBe(extra);
+    for (const w of plan.waves.filter((w) => w.index !== wave)) expect(w.worstCaseSeconds).toBe(without.waves[w.index].worstCaseSeconds);
+  });
+
+  test("the plan's text says the host is reinstalled in its wave", () => {
+    const config = withReinstall("debian12_64");
+    const text = renderText(buildReport("test", "Pulumi.test.yaml", { config, environments: [] } as never));
+    const line = text.split("\n").find((l) => l.includes("ns1.example.net"));
+    expect(line).toContain("REINSTALLED with debian12_64 in its wave (drain, stop, reinstall, then its whole setup)");
+  });
+
+  test("needs the fleet's public key, which OVH installs on the reinstalled box", () => {
+    expect(() => fleet(2, {}, (raw) => { raw.workers[1] = { name: "w1", ovh: { serviceName: "ns1.example.net", reinstall: { os: "debian12_64" } } }; }))
+      .toThrow(/workers\[1\]\.ovh\.reinstall: needs ssh\.publicKey/);
   });
 });
