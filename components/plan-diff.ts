@@ -8,6 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { NAMESPACE, StackFile, formatPath } from "./config-load";
 import { FleetConfig, HostSource, OPAQUE_SECRET, WorkerConfig } from "./config";
 import { formatDuration } from "./duration";
+import { dangerNotes } from "./plan-danger";
 import { renderEnvFile } from "./env";
 import { contractHash, envTextHash, releaseHash, unitsHash } from "./fingerprint";
 import { HostPlan, planRollout } from "./plan";
@@ -98,7 +99,7 @@ export function compareStacks(base: StackSnapshot, head: StackSnapshot, baseFile
   }
   const names = new Set(head.config.workers.map((w) => w.name));
   const removed = base.config.workers.filter((w) => !names.has(w.name)).map((w) => removedWorker(w, base.config));
-  return { base: baseFile, workers, removed, notes: notes(head) };
+  return { base: baseFile, workers, removed, notes: [...dangerNotes(base.config, head.config), ...notes(head)] };
 }
 
 interface Context { base: StackSnapshot; head: StackSnapshot; baseCanary: string | null; program?: ProgramChange }
