@@ -9,19 +9,24 @@ import { ConfigError, loadStackFile } from "../components/config-load";
 import { FORMATS, Format, renderPlan } from "../components/plan-format";
 import { compareStacks, stackSnapshot } from "../components/plan-diff";
 import { buildReport } from "../components/plan-report";
+import { ProgramChange } from "../components/program-digest";
+import { BaseRefError, BaseTree, compareProgram, extractBase, resolveRef, undigestedFiles } from "./base-ref";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
-const USAGE = `Usage: npm run plan -- [--stack NAME | --file PATH] [--base PATH] [--format ${FORMATS.join("|")}]
+const USAGE = `Usage: npm run plan -- [--stack NAME | --file PATH] [--base PATH|GIT-REF] [--format ${FORMATS.join("|")}]
 
 Prints the rollout plan of a stack: canary, waves and their hosts, each step's budget, the gates between waves,
 the worst-case duration, held workers, where secrets come from, and warnings. Reads no secret and needs no network.
 With --base, also why each worker is in the rollout (new host, release change, env change, unit change,
-drain/verify contract change, host change, held, unchanged, removed), compared with the stack file as it was.
+drain/verify contract change, host change, program change, held, unchanged, removed), compared with the stack
+file as it was, and with a git ref also with the program as it was.
 
   --stack NAME    read Pulumi.NAME.yaml from the repository root (default: prod)
   --file PATH     read any stack file instead
-  --base PATH     the same stack file as it was before, e.g. from
+  --base REF      a git ref (origin/main, a commit): the stack file AND the program (step scripts, unit and .env
+                  renderers, step inputs) as they were there; runs that ref's components/, so give refs you trust
+  --base PATH     only the stack file as it was before, e.g. from
                   \`git show origin/main:Pulumi.prod.yaml > base.yaml\`; secrets are compared by ciphertext only
   --format FMT    text (default), markdown (a pull-request comment), mermaid (a flowchart), json
   -h, --help      show this help
@@ -40,6 +45,8 @@ export interface CliOptions {
   format: Format;
   /** Absolute path of the stack file as it was before (--base), when given. */
   base?: string;
+  /** --base as a git ref (when it names no file): the stack file and the program at that commit. */
+  baseRef?: { ref: string; commit: string };
 }
 
 export function parseCli(argv: string[], cwd: string): CliOptions | "help" {
@@ -65,14 +72,21 @@ export function parseCli(argv: string[], cwd: string): CliOptions | "help" {
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")} (got ${parsed.format})`);
   if (parsed.stack !== undefined && parsed.file !== undefined) throw new UsageError("give --stack or --file, not both");
   let base: string | undefined;
+  let baseRef: CliOptions["baseRef"];
   if (parsed.base !== undefined) {
     base = path.resolve(cwd, parsed.base);
-    if (!fs.existsSync(base)) throw new UsageError(`--base ${parsed.base}: no such file`);
+    if (!fs.existsSync(base)) {
+      base = undefined;
+      const commit = resolveRef(REPO_ROOT, parsed.base);
+      if (!commit) throw new UsageError(`--base ${parsed.base}: no such file, and no git commit of that name in ${REPO_ROOT}`);
+      baseRef = { ref: parsed.base, commit };
+    }
   }
+  const bases = { ...(base ? { base } : {}), ...(baseRef ? { baseRef } : {}) };
   if (parsed.file !== undefined) {
     const file = path.resolve(cwd, parsed.file);
     if (!fs.existsSync(file)) throw new UsageError(`--file ${parsed.file}: no such file`);
-    return { file, stack: stackNameOf(file), format, ...(base ? { base } : {}) };
+    return { file, stack: stackNameOf(file), format, ...bases };
   }
   const stack = parsed.stack ?? "prod";
   if (!/^[A-Za-z0-9._-]+$/.test(stack)) throw new UsageError(`--stack must be a stack name like prod (got ${stack})`);
@@ -80,7 +94,7 @@ export function parseCli(argv: string[], cwd: string): CliOptions | "help" {
   if (!fs.existsSync(file)) {
     throw new UsageError(`--stack ${stack}: no Pulumi.${stack}.yaml in ${REPO_ROOT}; stacks here: ${knownStacks().join(", ") || "none"}`);
   }
-  return { file, stack, format, ...(base ? { base } : {}) };
+  return { file, stack, format, ...bases };
 }
 
 /** `Pulumi.lab.yaml` → `lab`; any other file name without its extension. */
@@ -99,7 +113,7 @@ function displayPath(file: string): string {
   return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   let options: CliOptions | "help";
   try {
     // npm runs scripts from the package root; INIT_CWD is where the operator typed the command.
@@ -114,24 +128,49 @@ export function main(argv: string[]): number {
     return 0;
   }
   const shown = displayPath(options.file);
+  let tree: BaseTree | undefined;
+  let baseFile = options.base;
   try {
+    let program: ProgramChange | undefined;
+    if (options.baseRef) {
+      const { ref, commit } = options.baseRef;
+      tree = extractBase(REPO_ROOT, commit, ref, path.relative(REPO_ROOT, options.file));
+      baseFile = tree.stackFile;
+      program = await compareProgram(tree, ref, REPO_ROOT, options.file);
+    }
     const head = loadStackFile(options.file);
-    const reasons = options.base === undefined ? undefined : compareStacks(
-      stackSnapshot(loadStackFile(options.base), fs.readFileSync(options.base, "utf8")),
+    const label = options.baseRef ? `${options.baseRef.ref}:${shown}` : baseFile && displayPath(baseFile);
+    const reasons = baseFile === undefined ? undefined : compareStacks(
+      stackSnapshot(loadStackFile(baseFile), fs.readFileSync(baseFile, "utf8")),
       stackSnapshot(head, fs.readFileSync(options.file, "utf8")),
-      displayPath(options.base),
+      label!,
+      program,
     );
+    if (reasons) reasons.notes.push(...programNotes(program));
     process.stdout.write(renderPlan(buildReport(options.stack, shown, head, reasons), options.format));
     return 0;
   } catch (err) {
+    if (err instanceof BaseRefError) {
+      process.stderr.write(`plan: ${err.message}\nNothing was planned.\n`);
+      return 2;
+    }
     if (!(err instanceof ConfigError)) throw err;
     const count = err.problems.length;
-    const where = err.source === options.base ? `${displayPath(options.base)} (the --base file)` : shown;
+    const where = err.source === baseFile ? `${options.baseRef ? `${shown} at ${options.baseRef.ref}` : displayPath(baseFile!)} (the --base file)` : shown;
     process.stderr.write(`plan: invalid stack config in ${where} (${count} problem${count === 1 ? "" : "s"}):\n`);
     process.stderr.write(err.problems.map((p) => `  ${p}\n`).join(""));
     process.stderr.write("Nothing was planned. Fix these and run again.\n");
     return 1;
+  } finally {
+    tree?.cleanup();
   }
+}
+
+/** What the reasons cannot see of the program: never compared (a --base file), or files the digest leaves out. */
+function programNotes(program: ProgramChange | undefined): string[] {
+  if (!program) return ["the program was not compared (--base is a file): give --base a git ref to see what a code change re-runs"];
+  const others = undigestedFiles(program);
+  return others.length ? [`program files changed that this plan does not evaluate (\`pulumi preview\` shows what they do): ${others.join(", ")}`] : [];
 }
 
 // `npm run plan | head` closes the pipe early: that is not an error worth a stack trace.
@@ -140,4 +179,6 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

@@ -9,16 +9,18 @@ import { NAMESPACE, StackFile, formatPath } from "./config-load";
 import { parseConfigKey } from "./config-keys";
 import { FleetConfig, HostSource, OPAQUE_SECRET, WorkerConfig } from "./config";
 import { formatDuration } from "./duration";
+import { dangerNotes } from "./plan-danger";
 import { renderEnvFile } from "./env";
 import { contractHash, envTextHash, releaseHash, unitsHash } from "./fingerprint";
 import { HostPlan, planRollout } from "./plan";
+import { ProgramChange, programReruns } from "./program-digest";
 import { rolloutStepInputs } from "./step-inputs";
 import { renderUnits } from "./units";
 
 /** Why a worker of the head stack is (or is not) in the rollout, in the order an operator reads them. */
 export const REASONS = [
   "new host", "hold lifted", "release change", "env change", "unit change", "drain/verify contract change",
-  "host change", "canary gate change", "held", "unchanged",
+  "host change", "program change", "canary gate change", "held", "unchanged",
 ] as const;
 export type Reason = (typeof REASONS)[number];
 export const REMOVED = "removed (will be drained and decommissioned)";
@@ -83,22 +85,26 @@ function collectSecure(value: unknown, path: (string | number)[], out: Record<st
 
 type FleetPart = { reason: Reason; changes: string[] };
 
-/** Per worker of `head`, why it re-runs compared with `base`; `baseFile` names the base in headings. */
-export function compareStacks(base: StackSnapshot, head: StackSnapshot, baseFile: string): ReasonsReport {
+/**
+ * Per worker of `head`, why it re-runs compared with `base`; `baseFile` names the base in headings. `program`: what
+ * a change of the program itself re-runs (`--base <git ref>`, cli/base-ref.ts).
+ */
+export function compareStacks(base: StackSnapshot, head: StackSnapshot, baseFile: string, program?: ProgramChange): ReasonsReport {
   const plan = planRollout(head.config);
   const fleetParts = fleetWideChanges(base, head);
+  if (program?.changes.length) fleetParts.push({ reason: "program change", changes: program.changes });
   const before = new Map(base.config.workers.map((w) => [w.name, w]));
-  const ctx: Context = { base, head, baseCanary: planRollout(base.config).canary };
+  const ctx: Context = { base, head, baseCanary: planRollout(base.config).canary, program };
   const workers: Record<string, WorkerReasons> = {};
   for (const worker of head.config.workers) {
     workers[worker.name] = workerReasons(worker, before.get(worker.name), plan.hosts[worker.name], fleetParts, ctx);
   }
   const names = new Set(head.config.workers.map((w) => w.name));
   const removed = base.config.workers.filter((w) => !names.has(w.name)).map((w) => removedWorker(w, base.config));
-  return { base: baseFile, workers, removed, notes: notes(head) };
+  return { base: baseFile, workers, removed, notes: [...dangerNotes(base.config, head.config), ...notes(head)] };
 }
 
-interface Context { base: StackSnapshot; head: StackSnapshot; baseCanary: string | null }
+interface Context { base: StackSnapshot; head: StackSnapshot; baseCanary: string | null; program?: ProgramChange }
 
 function workerReasons(
   worker: WorkerConfig, before: WorkerConfig | undefined, host: HostPlan | undefined, fleetParts: FleetPart[],
@@ -126,7 +132,7 @@ function workerReasons(
   const reasons = REASONS.filter((r) => parts.some((p) => p.reason === r));
   const changes = [...new Set(parts.flatMap((p) => p.changes))];
   if (!reasons.length) return { reasons: ["unchanged"], changes: [], runs: "nothing" };
-  return { reasons, changes, runs: whatRuns(reasons, host) };
+  return { reasons, changes, runs: whatRuns(reasons, host, ctx.program) };
 }
 
 /** What a new host gets before its rollout chain: its server and tailnet device, when it has them. */
@@ -135,7 +141,8 @@ function hostSetUp(worker: WorkerConfig, config: FleetConfig): string[] {
   return [server, config.tailscale.enabled ? "join the tailnet" : ""].filter(Boolean);
 }
 
-function whatRuns(reasons: Reason[], host: HostPlan): string {
+function whatRuns(reasons: Reason[], host: HostPlan, program?: ProgramChange): string {
+  if (reasons.includes("program change") && program) return withProgram(reasons, host, program);
   if (reasons.length === 1 && reasons[0] === "canary gate change") return "canary-gate only (nothing is drained)";
   const rewrite = [reasons.includes("env change") && ".env", reasons.includes("unit change") && "units"];
   const first = rewrite.filter(Boolean).length ? `rewrite ${rewrite.filter(Boolean).join(" and ")}, then ` : "";
@@ -144,6 +151,23 @@ function whatRuns(reasons: Reason[], host: HostPlan): string {
   if (all) return `${first}${host.steps.join(" → ")}`;
   const chain = host.steps.filter((s) => s !== "deploy").join(" → ");
   return `${first}${chain} (no download: the release is unchanged)`;
+}
+
+/** What runs when the program changed too: its commands joined with those the stack's reasons re-run. */
+function withProgram(reasons: Reason[], host: HostPlan, program: ProgramChange): string {
+  const runs = new Set<string>(programReruns(program, host.steps));
+  const stack = reasons.filter((r) => r !== "program change");
+  if (stack.includes("env change")) runs.add("env");
+  if (stack.includes("unit change")) runs.add("units");
+  if (stack.includes("canary gate change")) runs.add("canary-gate");
+  if (stack.some((r) => r !== "canary gate change")) {
+    const all = stack.includes("release change") || stack.includes("host change");
+    for (const s of host.steps) if (all || s !== "deploy") runs.add(s);
+  }
+  const order = ["layout", "env", "units", ...host.steps].filter((s) => runs.has(s));
+  if (!order.length) return "nothing on the host (only stored commands change)";
+  const download = runs.has("deploy") ? "" : " (no download: the release is unchanged)";
+  return `${order.join(" → ")}${download}`;
 }
 
 /** The fingerprint parts every active worker shares: release, env, units, contract. */

@@ -161,6 +161,16 @@ describe("removed workers", () => {
     expect(report.removed[0].runs).toContain("then its OVH service is CANCELLED (cancelServiceOnDestroy)");
   });
 
+  test("flipping cancelServiceOnDestroy on a kept worker re-runs nothing but is named first, as a danger", () => {
+    const on = compare((d) => { worker(d, "w-b").ovh.cancelServiceOnDestroy = true; });
+    expect(on.workers["w-b"].reasons).toEqual(["unchanged"]);
+    expect(on.notes[0]).toBe("DANGER: w-b: workers[1].ovh.cancelServiceOnDestroy false → true: from this rollout on, " +
+      "removing this worker from the stack CANCELS its OVH server contract (the server is terminated by OVH, not kept)");
+    const off = compare((d) => { worker(d, "w-b").ovh.cancelServiceOnDestroy = false; }, (d) => { worker(d, "w-b").ovh.cancelServiceOnDestroy = true; });
+    expect(off.notes[0]).toBe("w-b: workers[1].ovh.cancelServiceOnDestroy true → false: removing this worker will keep its OVH server and contract");
+    expect(compare(() => {}).notes.join("\n")).not.toContain("cancelServiceOnDestroy");
+  });
+
   test("a gone one runs nothing on its host", () => {
     const report = compare(remove("w-c"), (d) => { worker(d, "w-c").gone = true; });
     expect(report.removed).toEqual([{ name: "w-c", reason: REMOVED_GONE, runs: "nothing on the host; its resources leave the state" }]);
