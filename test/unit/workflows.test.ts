@@ -4,6 +4,7 @@
 // plan step in a throwaway git repository, the comment script against a fake GitHub.
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { validateWorkflow } from "@action-validator/core";
@@ -92,8 +93,8 @@ describe("triggers", () => {
     return out;
   })();
   // GitHub's filter globs: `**` any path, `*` anything but `/`.
-  const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*\*/g, "\u0000").replace(/\*/g, "[^/]*").replace(/\u0000/g, ".*")}$`);
+  const glob = (pattern: string) => new RegExp(`^${pattern.split("**")
+    .map((part) => part.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")).join(".*")}$`);
 
   test.each([["preview", preview.on.pull_request.paths], ["deploy", deploy.on.push.paths]] as [string, string[]][])(
     "%s: every paths pattern matches a file of this repository", (_name, paths) => {
@@ -290,7 +291,7 @@ describe("the pull-request comment", () => {
     const fakeRequire = (name: string) => (name === "fs" ? {
       existsSync: (p: string) => fs.existsSync(path.join(planDir, p)),
       readFileSync: (p: string, enc: BufferEncoding) => fs.readFileSync(path.join(planDir, p), enc),
-    } : require(name));
+    } : createRequire(__filename)(name));
     vi.stubEnv("PREVIEW_OUTPUT", "Previewing update (prod):\n  ~ 3 to update");
     vi.stubEnv("PREVIEW_OUTCOME", "success");
     try {
