@@ -68,18 +68,23 @@ export interface SteadyLoad {
   minMs: number;
   maxMs: number;
   prefix?: string;
+  /** After `seconds`, keeps the same rate until this aborts. A load that must outlast a rollout step (the canary
+   *  gate counts new sessions on the canary) ends with that step, not on a clock that a slow machine outruns. */
+  until?: AbortSignal;
 }
 
-/** Enqueues `rate` runs a second for `seconds`, each lasting a random time in [minMs, maxMs]; returns their ids. */
+/** Enqueues `rate` runs a second for `seconds` (and on until `until` aborts), each lasting a random time in
+ *  [minMs, maxMs]; returns their ids. */
 export async function enqueueSteady(target: RedisTarget, load: SteadyLoad): Promise<string[]> {
   await ensureGroup(target);
   const ids: string[] = [];
   const prefix = load.prefix ?? `load-${Date.now()}`;
   const started = Date.now();
   const total = Math.max(1, Math.round(load.seconds * load.rate));
-  for (let n = 0; n < total; n++) {
+  for (let n = 0; n < total || (load.until && !load.until.aborted); n++) {
     const due = started + (n * 1000) / load.rate;
     if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    if (n >= total && load.until?.aborted) break;
     const id = `${prefix}-${n + 1}`;
     await enqueueRun(target, id, load.minMs + Math.floor(Math.random() * (load.maxMs - load.minMs + 1)));
     ids.push(id);
