@@ -6,6 +6,8 @@ export default defineConfig({
     include: ["test/unit/**/*.test.ts", "test/program/**/*.test.ts", "test/scripts/**/*.test.ts"],
     pool: "forks",
     isolate: true,
-    testTimeout: 30_000,
+    // A test that passes in seconds on a quiet machine may take a minute when every core is busy (npm run test:stress).
+    testTimeout: 180_000,
+    hookTimeout: 120_000,
   },
 });

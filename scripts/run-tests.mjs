@@ -4,19 +4,22 @@
 //
 // Usage: npm test [-- <vitest args>]     e.g. `npm test -- test/unit`, `npm test -- --config vitest.lab.config.mts`
 // Env:   TEST_CONFIG=<file>              same as `--config <file>` (for callers that cannot pass arguments)
+//        TEST_REPORT=<file>              keep vitest's JSON report there (per-file timings); vitest says where;
+//                                        without it the report goes to a temp dir that is removed, and is not mentioned
 // Exit:  0 when at least one test ran and nothing failed; 1 on any failed test, a test file that could not run,
 //        an error vitest reports outside tests (it exits non-zero), or when no test ran at all.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 const require = createRequire(import.meta.url);
 const vitestBin = join(require.resolve("vitest/package.json"), "..", "vitest.mjs");
 
 const tempDir = mkdtempSync(join(tmpdir(), "zombie-tests-"));
-const reportFile = join(tempDir, "vitest.json");
+const keptReport = process.env.TEST_REPORT ? resolve(process.env.TEST_REPORT) : null;
+const reportFile = keptReport ?? join(tempDir, "vitest.json");
 const userArgs = process.argv.slice(2);
 const configArgs = process.env.TEST_CONFIG && !userArgs.some(isConfigArg) ? ["--config", process.env.TEST_CONFIG] : [];
 const args = [
@@ -25,13 +28,26 @@ const args = [
   "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`,
 ];
 
-const child = spawn(process.execPath, args, { stdio: "inherit" });
+// vitest announces "JSON report written to <file>" on its own: that line is dropped unless the report is kept,
+// because the temp file it names is gone when this ends. Piping keeps vitest's colours only through FORCE_COLOR.
+const env = keptReport || !process.stdout.isTTY ? process.env : { FORCE_COLOR: "1", ...process.env };
+const child = spawn(process.execPath, args, { stdio: ["inherit", keptReport ? "inherit" : "pipe", "inherit"], env });
+if (!keptReport) {
+  let partial = "";
+  child.stdout.on("data", (chunk) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop();
+    for (const line of lines) if (!line.includes(`report written to ${reportFile}`)) process.stdout.write(`${line}\n`);
+  });
+  child.stdout.on("end", () => partial && process.stdout.write(partial));
+}
 // Ctrl-C reaches vitest from the terminal too: wait for it to stop and still print the summary. A SIGTERM sent to
 // this process alone (a CI timeout) is passed on.
 process.on("SIGINT", () => {});
 process.on("SIGTERM", () => child.kill("SIGTERM"));
 child.on("error", (err) => finish(`could not start vitest: ${err.message}`, null));
-child.on("exit", (code, signal) => finish(null, signal ? `vitest was killed by ${signal}` : code));
+// "close", not "exit": the summary comes after the last of vitest's piped output.
+child.on("close", (code, signal) => finish(null, signal ? `vitest was killed by ${signal}` : code));
 
 function isConfigArg(arg) {
   return arg === "--config" || arg === "-c" || arg.startsWith("--config=");

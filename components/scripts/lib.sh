@@ -47,8 +47,8 @@ zf_require() {
   done
 }
 
-# zf_now: seconds since the epoch (stand-ins may fake the clock through `date`).
-zf_now() { date +%s; }
+# zf_now: seconds since the epoch, from zf_now_ms below (the one clock of the steps).
+zf_now() { local ms; ms=$(zf_now_ms); printf '%s' $(( ms / 1000 )); }
 
 # zf_wait_until DEADLINE_SECONDS CMD...: runs CMD every 0.2 s until it succeeds; 1 when the deadline passes.
 zf_wait_until() {
@@ -63,10 +63,16 @@ zf_wait_until() {
 
 # ---- Durations are seconds ("5", "1.5"); deadlines are absolute milliseconds from zf_now_ms.
 
-# zf_now_ms: milliseconds since the epoch, without a fork (bash >= 5; either decimal separator).
+# zf_now_ms: milliseconds since the epoch, without a fork (bash >= 5; either decimal separator). Every deadline of
+# the steps is read from it. ZF_CLOCK_SKEW_FILE (tests only: test/scripts/harness.ts advanceClock) holds
+# milliseconds to add, so a test makes a deadline pass when it says, not when a busy machine gets there.
 zf_now_ms() {
-  local us=${EPOCHREALTIME//[.,]/}
-  printf '%s' "${us:0:${#us}-3}"
+  local us=${EPOCHREALTIME//[.,]/} skew=0
+  if [[ -n "${ZF_CLOCK_SKEW_FILE:-}" && -s "$ZF_CLOCK_SKEW_FILE" ]]; then
+    read -r skew <"$ZF_CLOCK_SKEW_FILE" || true
+    if [[ ! "$skew" =~ ^[0-9]{1,12}$ ]]; then skew=0; fi
+  fi
+  printf '%s' "$(( ${us:0:${#us}-3} + skew ))"
 }
 
 # zf_ms SECONDS: "1.5" -> 1500.

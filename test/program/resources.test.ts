@@ -12,6 +12,7 @@ const raw = stackConfig([
   { name: "wiped", ovh: { serviceName: "ns502.ip-51-79-11.net", reinstall: { os: "debian12_64" }, cancelServiceOnDestroy: true } },
 ], { tailscale: { enabled: true, tags: ["tag:zombie-worker"] }, ssh: { ...(stackConfig([]).ssh as object), hostKeys: { existing: "ssh-ed25519 AAAAhostkey" } } });
 const dump = runProgramWith(raw);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- loose on purpose: tests reach into raw config/inputs by path
 const inputs = (name: string) => unwrapSecrets(named(dump, name).inputs) as Record<string, any>;
 
 test("registers every worker without error", () => {

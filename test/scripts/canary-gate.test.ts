@@ -1,7 +1,7 @@
 // canary-gate.sh, run for real: curl scrapes Prometheus text from a local HTTP server that plays a scripted
 // sequence of counter values (one per scrape, the last repeating); the fake journal holds the units' logs.
 import { afterEach, describe, expect, test } from "vitest";
-import { EXECUTOR, Harness, useHarness, WORKER } from "./harness";
+import { EXECUTOR, Harness, HUNG_MS, useHarness, WORKER } from "./harness";
 import { LocalServer, startServer } from "./local-server";
 
 interface Counts {
@@ -172,7 +172,7 @@ describe("canary-gate.sh", () => {
   test("without a metrics URL still fails on a new error line", async () => {
     const running = gate({ ZF_METRICS_URL: undefined, ZF_MIN_HEALTHY: 3 });
     // Two cursor queries (one per unit), then the first look at the logs: the cursors are taken by then.
-    await h().waitFor(() => h().calls("journalctl").length > 2, 5000, "the first log check");
+    await h().waitFor(() => h().calls("journalctl").length > 2, HUNG_MS, "the first log check");
     h().log(EXECUTOR, "level=error msg=\"executor lease lost\"");
     const res = await running;
     expect(res.code).toBe(1);

@@ -1,9 +1,9 @@
 // decommission.sh: drain (same contract as drain.sh), stop + disable both units, tailscale logout; idempotent.
 import { describe, expect, test } from "vitest";
-import { EXECUTOR, useHarness, WORKER } from "./harness";
+import { ENOUGH_S, EXECUTOR, HUNG_MS, useHarness, WORKER } from "./harness";
 
 const inputs = (extra: Record<string, string | number> = {}) => ({
-  env: { ZF_DRAIN_DEADLINE: 3, ZF_STEP_TIMEOUT: 3, ZF_TAILSCALE: "true", ...extra },
+  env: { ZF_DRAIN_DEADLINE: ENOUGH_S, ZF_STEP_TIMEOUT: ENOUGH_S, ZF_TAILSCALE: "true", ...extra },
 });
 
 /** The actions a run reports, minus a stop of the worker that raced its own exit after the drain (harmless). */
@@ -35,7 +35,7 @@ describe("decommission.sh", () => {
     expect(r.code).toBe(0);
     expect(actions(r.status?.actions)).toContain("tailscale-logout-in-1s");
     expect(h().calls("tailscale logout")).toHaveLength(0);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + HUNG_MS;
     while (h().calls("tailscale logout").length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
     expect(h().calls("tailscale logout")).toHaveLength(1);
   });
@@ -68,7 +68,9 @@ describe("decommission.sh", () => {
   test("a drain that passes its deadline fails with exit 3 and leaves both units running", async () => {
     h().setKnobs(WORKER, { on_drain: "stuck" });
     await enrolledHost();
-    const r = await h().run("decommission.sh", inputs({ ZF_DRAIN_DEADLINE: 1 }));
+    const r = await h().runPastDeadline("decommission.sh", {
+      ...inputs({ ZF_DRAIN_DEADLINE: 30 }), deadlineS: 30, seen: "zf_drain_note 'worker.drain_progress in_flight=2'",
+    });
     expect(r.code).toBe(3);
     expect(r.status).toMatchObject({ status: "fail", drain: "deadline", in_flight: "2" });
     expect(h().unitState(EXECUTOR).ActiveState).toBe("active");
@@ -79,7 +81,10 @@ describe("decommission.sh", () => {
     h().writeUnit(WORKER, { timeoutStopSec: "0.5" }); // its stuck run ignores SIGTERM: systemd kills it
     h().setKnobs(WORKER, { on_drain: "stuck" });
     await enrolledHost();
-    const r = await h().run("decommission.sh", inputs({ ZF_DRAIN_DEADLINE: 1, ZF_ON_DRAIN_DEADLINE: "proceed" }));
+    const r = await h().runPastDeadline("decommission.sh", {
+      ...inputs({ ZF_DRAIN_DEADLINE: 30, ZF_ON_DRAIN_DEADLINE: "proceed" }), deadlineS: 30,
+      seen: "zf_drain_note 'worker.drain_progress in_flight=2'",
+    });
     expect(r.code).toBe(0);
     expect(r.status?.actions).toBe("drain-deadline-passed stopped:zombied-worker disabled:zombied-worker stopped:zombied-executor disabled:zombied-executor tailscale-logout");
   });
@@ -88,7 +93,7 @@ describe("decommission.sh", () => {
     h().setKnobs(WORKER, { crash: 1 });
     h().writeUnit(WORKER, { restart: "always", restartSec: "1" });
     await enrolledHost();
-    await h().waitFor(() => h().unitState(WORKER).SubState === "auto-restart", 3000, "auto-restart");
+    await h().waitFor(() => h().unitState(WORKER).SubState === "auto-restart", HUNG_MS, "auto-restart");
     const r = await h().run("decommission.sh", inputs());
     expect(r.status).toMatchObject({ status: "ok", drain: "stopped" });
     expect(r.status?.actions).toMatch(/^stopped:zombied-worker disabled:zombied-worker/);

@@ -1,9 +1,11 @@
 // drain.sh against the fake systemd: a real background worker, a real journal follow.
 import { describe, expect, test } from "vitest";
-import { useHarness, WORKER } from "./harness";
+import { ENOUGH_S, HUNG_MS, useHarness, WORKER } from "./harness";
 
 const COMPLETE = "drain complete, 0 active runs";
-const inputs = (extra: Record<string, string | number> = {}) => ({ env: { ZF_DRAIN_DEADLINE: 3, ...extra } });
+// Drains expected to finish get a deadline they never reach; the deadline tests move the scripts' clock past theirs.
+const inputs = (extra: Record<string, string | number> = {}) => ({ env: { ZF_DRAIN_DEADLINE: ENOUGH_S, ...extra } });
+const DEADLINE_S = 30;
 
 describe("drain.sh", () => {
   const h = useHarness();
@@ -43,16 +45,15 @@ describe("drain.sh", () => {
     expect(h().unitState(WORKER)).toMatchObject({ ActiveState: "inactive", NRestarts: 0, MainPID: 0 });
   });
 
-  test("notices the completion line within 1 s, while the worker keeps running", async () => {
+  test("notices the completion line while the worker keeps running (the line alone ends the drain)", async () => {
     h().setKnobs(WORKER, { drain_seconds: 1, after_complete: "stay" });
     await h().startUnits();
     const r = await h().run("drain.sh", inputs());
+    // "complete", not "exited" nor "deadline": the worker is still running, so only the line can have ended it.
     expect(r.status).toMatchObject({ status: "ok", drain: "complete" });
     const line = h().journal(WORKER).find((e) => e.message === COMPLETE);
     expect(line).toBeDefined();
-    const latencyMs = r.endedAt - line!.us / 1000;
-    console.log(`drain noticed the completion line ${latencyMs} ms after it was logged`);
-    expect(latencyMs).toBeLessThan(1000);
+    console.log(`drain noticed the completion line ${r.endedAt - line!.us / 1000} ms after it was logged`);
     expect(h().unitState(WORKER).ActiveState).toBe("active");
   });
 
@@ -60,7 +61,9 @@ describe("drain.sh", () => {
     h().setKnobs(WORKER, { on_drain: "stuck" });
     await h().startUnits();
     h().log(WORKER, COMPLETE); // an old drain's line, as in zombied's own deploy script bug
-    const r = await h().run("drain.sh", inputs({ ZF_DRAIN_DEADLINE: 1 }));
+    const r = await h().runPastDeadline("drain.sh", {
+      ...inputs({ ZF_DRAIN_DEADLINE: DEADLINE_S }), deadlineS: DEADLINE_S, seen: "zf_drain_note 'worker.drain_progress",
+    });
     expect(r.code).toBe(3);
     expect(r.status).toMatchObject({ status: "fail", drain: "deadline" });
   });
@@ -68,20 +71,24 @@ describe("drain.sh", () => {
   test("deadline with onDrainDeadline=fail: exit 3 and the state it gave up in", async () => {
     h().setKnobs(WORKER, { on_drain: "stuck", in_flight: 3 });
     await h().startUnits();
-    const r = await h().run("drain.sh", inputs({ ZF_DRAIN_DEADLINE: 1.5, ZF_ON_DRAIN_DEADLINE: "fail" }));
+    const r = await h().runPastDeadline("drain.sh", {
+      ...inputs({ ZF_DRAIN_DEADLINE: 30.5, ZF_ON_DRAIN_DEADLINE: "fail" }),
+      deadlineS: 30.5, seen: "zf_drain_note 'worker.drain_progress in_flight=3'",
+    });
     expect(r.code).toBe(3);
     expect(r.status).toMatchObject({
       status: "fail", drain: "deadline", state: "active/running", in_flight: "3", last: "worker.drain_progress in_flight=3",
-      reason: "drain on zf-test-1 did not complete within 1.5s (3 runs in flight)",
+      reason: "drain on zf-test-1 did not complete within 30.5s (3 runs in flight)",
     });
-    expect(r.durationMs).toBeGreaterThanOrEqual(1500);
-    expect(r.durationMs).toBeLessThan(3000);
   });
 
   test("deadline with onDrainDeadline=proceed: ok with deadline=passed", async () => {
     h().setKnobs(WORKER, { on_drain: "stuck" });
     await h().startUnits();
-    const r = await h().run("drain.sh", inputs({ ZF_DRAIN_DEADLINE: 1, ZF_ON_DRAIN_DEADLINE: "proceed" }));
+    const r = await h().runPastDeadline("drain.sh", {
+      ...inputs({ ZF_DRAIN_DEADLINE: DEADLINE_S, ZF_ON_DRAIN_DEADLINE: "proceed" }),
+      deadlineS: DEADLINE_S, seen: "zf_drain_note 'worker.drain_progress in_flight=2'",
+    });
     expect(r.code).toBe(0);
     expect(r.status).toMatchObject({ status: "ok", deadline: "passed", drain: "deadline", in_flight: "2" });
   });
@@ -89,7 +96,9 @@ describe("drain.sh", () => {
   test("a worker that ignores the signal hits the deadline", async () => {
     h().setKnobs(WORKER, { on_drain: "ignore" });
     await h().startUnits();
-    const r = await h().run("drain.sh", inputs({ ZF_DRAIN_DEADLINE: 1 }));
+    const r = await h().runPastDeadline("drain.sh", {
+      ...inputs({ ZF_DRAIN_DEADLINE: DEADLINE_S }), deadlineS: DEADLINE_S, seen: "zf_drain_note 'worker: signal ignored'",
+    });
     expect(r.code).toBe(3);
     expect(r.status).toMatchObject({ status: "fail", in_flight: "unknown", last: "worker: signal ignored" });
   });
@@ -98,8 +107,7 @@ describe("drain.sh", () => {
     h().setKnobs(WORKER, { on_drain: "exit" });
     await h().startUnits();
     const r = await h().run("drain.sh", inputs());
-    expect(r.status).toMatchObject({ status: "ok", drain: "exited" });
-    expect(r.durationMs).toBeLessThan(1500);
+    expect(r.status).toMatchObject({ status: "ok", drain: "exited" }); // "exited" before a deadline it never reached
   });
 
   test("honours another build's signal and completion line (SIGTERM, worker.drain_complete)", async () => {
@@ -130,7 +138,7 @@ describe("drain.sh", () => {
     h().setCurrent("2.0.0");
     h().writeUnit(WORKER, { restart: "always", restartSec: "1" });
     await h().startUnits();
-    await h().waitFor(() => h().unitState(WORKER).SubState === "auto-restart", 3000, "auto-restart");
+    await h().waitFor(() => h().unitState(WORKER).SubState === "auto-restart", HUNG_MS, "auto-restart");
     const r = await h().run("drain.sh", inputs());
     expect(r.code).toBe(0);
     expect(r.status).toMatchObject({ status: "skip", drain: "stopped", state: "activating/auto-restart" });

@@ -1,7 +1,7 @@
 // The stand-ins themselves: the script tests are only as good as the fake systemd/journald they run against.
 import * as fs from "node:fs";
 import { describe, expect, test } from "vitest";
-import { EXECUTOR, parseStatusLines, useHarness, WORKER } from "./harness";
+import { EXECUTOR, Harness, HUNG_MS, parseStatusLines, useHarness, WORKER } from "./harness";
 
 describe("status line parser", () => {
   test("reads plain and quoted values, ignores other lines", () => {
@@ -34,7 +34,7 @@ describe("fake systemd", () => {
   test("a worker that exits cleanly on drain is not respawned under Restart=on-failure", async () => {
     await h().startUnits();
     h().systemctl("kill", "-s", "SIGUSR1", "--kill-whom=main", WORKER);
-    await h().waitFor(() => h().unitState(WORKER).ActiveState === "inactive", 3000, "worker exit");
+    await h().waitFor(() => h().unitState(WORKER).ActiveState === "inactive", HUNG_MS, "worker exit");
     await new Promise((r) => setTimeout(r, 600)); // three RestartSec periods
     expect(h().unitState(WORKER)).toMatchObject({ ActiveState: "inactive", NRestarts: 0 });
     expect(h().journalLines(WORKER)).toContain("drain complete, 0 active runs");
@@ -44,8 +44,8 @@ describe("fake systemd", () => {
     h().writeUnit(WORKER, { restart: "always" });
     await h().startUnits();
     h().systemctl("kill", "-s", "SIGUSR1", WORKER);
-    await h().waitFor(() => h().unitState(WORKER).NRestarts === 1, 3000, "respawn");
-    await h().waitFor(() => h().unitState(WORKER).ActiveState === "active", 3000, "active again");
+    await h().waitFor(() => h().unitState(WORKER).NRestarts === 1, HUNG_MS, "respawn");
+    await h().waitFor(() => h().unitState(WORKER).ActiveState === "active", HUNG_MS, "active again");
   });
 
   test("a crashing release crash-loops: activating/auto-restart between attempts", async () => {
@@ -53,10 +53,17 @@ describe("fake systemd", () => {
     h().setCurrent("2.0.0");
     h().writeUnit(WORKER, { restart: "always", restartSec: "1" });
     await h().startUnits();
-    await h().waitFor(() => h().unitState(WORKER).SubState === "auto-restart", 3000, "auto-restart");
+    await h().waitFor(() => h().unitState(WORKER).SubState === "auto-restart", HUNG_MS, "auto-restart");
     expect(h().unitState(WORKER).ActiveState).toBe("activating");
     h().systemctl("stop", WORKER);
     expect(h().unitState(WORKER).ActiveState).toBe("inactive");
+  });
+
+  test("the scripts' clock jumps when a test moves it: a 600 s deadline passes at once", async () => {
+    // Without the clock hook in lib.sh (zf_now_ms) this step would wait out its 600 s and the test time out.
+    const r = await h().runPastDeadline("start-worker.sh", { env: { ZF_STEP_TIMEOUT: 600 }, deadlineS: 600, seen: "zf_wait_ms" });
+    expect(r.code).toBe(3);
+    expect(r.durationMs).toBeLessThan(600_000);
   });
 
   test("stop gives up on a worker that ignores SIGTERM after TimeoutStopSec and kills it", async () => {
@@ -66,6 +73,28 @@ describe("fake systemd", () => {
     h().systemctl("stop", WORKER);
     expect(h().unitState(WORKER).ActiveState).toBe("failed");
     expect(h().journalLines(WORKER)).toContain("zombied-worker.service: State 'stop-sigterm' timed out. Killing.");
+  });
+});
+
+describe("cleanup", () => {
+  test("leaves no process of the test behind and removes its root while a unit's journal pipe is still writing", async () => {
+    const h = new Harness();
+    // A unit that logs without pause: its journal pipe (a subshell of fake-unit that no stand-in records) has lines
+    // queued when cleanup starts, and kept appending to the journal after its unit was killed (ENOTEMPTY).
+    h.setKnobs(WORKER, { program: "yes spam" });
+    h.systemctl("start", WORKER);
+    await h.waitFor(() => h.journal(WORKER).length > 50, HUNG_MS, "the unit's log lines");
+    await h.cleanup();
+    const marker = `ZF_FAKE=${h.fake}\0`;
+    const left = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/environ`, "latin1").includes(marker);
+      } catch {
+        return false;
+      }
+    });
+    expect(left).toEqual([]);
+    expect(fs.existsSync(h.root)).toBe(false);
   });
 });
 
@@ -88,7 +117,13 @@ describe("fake journalctl", () => {
 
   test("-f follows new entries as they are appended", async () => {
     h().log(WORKER, "before");
-    const follow = h().sh(`(sleep 0.3; printf '%s later\\n' "\${EPOCHREALTIME/./}" >> "$ZF_FAKE/journal/${WORKER}.log") & timeout 1 journalctl -u ${WORKER} -f --no-tail -o cat; true`);
+    // "later" is appended only once the follower has printed "before": it can only be seen by following.
+    const follow = h().sh([
+      `exec 3< <(exec timeout 60 journalctl -u ${WORKER} -f --no-tail -o cat 2>/dev/null)`,
+      `IFS= read -r -u 3 first`,
+      `printf '%s later\\n' "\${EPOCHREALTIME/./}" >> "$ZF_FAKE/journal/${WORKER}.log"`,
+      `IFS= read -r -u 3 second; kill "$!"; printf '%s\\n' "$first" "$second"`,
+    ].join("\n"));
     expect(follow.stdout).toBe("before\nlater\n");
   });
 });

@@ -32,9 +32,25 @@ export interface RunOptions {
   /** Extra environment (ZF_* inputs); `undefined` removes a default. */
   env?: Record<string, string | number | undefined>;
   stdin?: string;
-  /** Kills the script's process group after this long (default 20 s). */
+  /** Kills the script's process group after this long (default HUNG_MS). */
   timeoutMs?: number;
+  /** Kept up to date with the script's output while it runs (a test waits on what the script has seen). */
+  live?: { stdout: string; stderr: string };
 }
+
+/** What a test waits for before it moves the scripts' clock past a deadline (see Harness.runPastDeadline). */
+export interface DeadlineOptions extends RunOptions {
+  /** The deadline input's value in seconds, as the step was given it. */
+  deadlineS: number;
+  /** Text of the script's trace (ZF_TRACE=1, on stderr) that shows it has seen what the test asserts on. */
+  seen: string;
+}
+
+/** A budget for a step expected to SUCCEED: it ends as soon as it does, so this bound only stops a hung step and
+ *  costs nothing on a quiet machine. Long on purpose: a busy machine may take seconds per fork. */
+export const ENOUGH_S = 60;
+/** How long a test waits for the fake units and a script to get somewhere before it calls them hung. */
+export const HUNG_MS = 90_000;
 
 export interface UnitOptions {
   restart?: "no" | "on-failure" | "always";
@@ -107,6 +123,8 @@ export class Harness {
   /** The base environment every script and stand-in sees. */
   readonly env: Record<string, string>;
   private readonly scriptPids: number[] = [];
+  private readonly clockSkewFile: string;
+  private clockSkewMs = 0;
 
   constructor(opts: HarnessOptions = {}) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), "zf-scripts-"));
@@ -120,6 +138,7 @@ export class Harness {
       fs.mkdirSync(path.join(this.root, d), { recursive: true });
     }
     for (const d of [this.zfRoot, this.unitDir, this.binDir]) fs.mkdirSync(d, { recursive: true });
+    this.clockSkewFile = path.join(this.fake, "clock-skew");
     this.env = {
       // Stand-ins first, then the release's binaries (as /usr/local/bin on a host), then the system.
       PATH: `${this.binPath}:${this.binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
@@ -133,6 +152,7 @@ export class Harness {
       ZF_BIN_DIR: this.binDir,
       ZF_ENV_FILE: path.join(this.root, "etc/default/zombied-worker"),
       ZF_EXECUTOR_SOCKET: this.socket,
+      ZF_CLOCK_SKEW_FILE: this.clockSkewFile,
     };
     for (const s of opts.standins ?? ["systemctl", "journalctl"]) this.addStandin(s);
     if (opts.executor !== false) this.writeUnit(EXECUTOR, { restart: "always", ...opts.executor });
@@ -168,6 +188,27 @@ export class Harness {
   }
   private bundleInstalled = false;
 
+  /** Runs a script whose deadline (deadlineS, given in its inputs) the test makes pass: once the script's trace
+   *  shows `seen`, the scripts' clock jumps past the deadline. So the outcome never depends on whether a busy
+   *  machine got the worker to that point before a wall-clock deadline. */
+  async runPastDeadline(script: string, opts: DeadlineOptions): Promise<RunResult> {
+    const live = { stdout: "", stderr: "" };
+    const running = this.run(script, { ...opts, live, env: { ...opts.env, ZF_TRACE: 1 } });
+    let ended = false;
+    void running.then(() => (ended = true));
+    await this.waitFor(() => ended || live.stderr.includes(opts.seen), HUNG_MS, `the script's trace to show ${opts.seen}`);
+    this.advanceClock(opts.deadlineS * 1000);
+    return running;
+  }
+
+  /** Moves the scripts' clock (lib.sh zf_now_ms) forward; the stand-ins and the real clock are unaffected. */
+  advanceClock(ms: number): void {
+    this.clockSkewMs += Math.ceil(ms);
+    const tmp = `${this.clockSkewFile}.tmp`;
+    fs.writeFileSync(tmp, `${this.clockSkewMs}\n`);
+    fs.renameSync(tmp, this.clockSkewFile); // a script reads the old or the new value, never half of one
+  }
+
   private spawnBash(args: string[], opts: RunOptions): Promise<RunResult> {
     const env: Record<string, string> = { ...this.env };
     for (const [k, v] of Object.entries(opts.env ?? {})) {
@@ -179,8 +220,14 @@ export class Harness {
     if (child.pid) this.scriptPids.push(child.pid);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      if (opts.live) opts.live.stdout = stdout;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      if (opts.live) opts.live.stderr = stderr;
+    });
     child.stdin.on("error", () => {});
     child.stdin.end(opts.stdin ?? "");
     return new Promise((resolve) => {
@@ -196,9 +243,9 @@ export class Harness {
         });
       };
       const killer = setTimeout(() => {
-        stderr += `\n[harness] killed after ${opts.timeoutMs ?? 20_000} ms\n`;
+        stderr += `\n[harness] killed after ${opts.timeoutMs ?? HUNG_MS} ms\n`;
         this.killGroup(child.pid);
-      }, opts.timeoutMs ?? 20_000);
+      }, opts.timeoutMs ?? HUNG_MS);
       // 'close' waits for stdio; a leaked background process holding a pipe must not hang the test.
       child.on("exit", (code, signal) => {
         const endedAt = Date.now();
@@ -213,7 +260,7 @@ export class Harness {
     try {
       const stdout = execFileSync("bash", ["-c", command], {
         env: { ...this.env, ...env }, cwd: this.root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"],
-        timeout: 15_000,
+        timeout: HUNG_MS,
       });
       return { code: 0, stdout, stderr: "" };
     } catch (e) {
@@ -232,9 +279,9 @@ export class Harness {
   /** Starts the executor and the worker and waits until both are active (and the socket exists). */
   async startUnits(): Promise<void> {
     this.systemctl("start", EXECUTOR);
-    await this.waitFor(() => fs.existsSync(this.socket), 5000, "executor socket");
+    await this.waitFor(() => fs.existsSync(this.socket), HUNG_MS, "executor socket");
     this.systemctl("start", WORKER);
-    await this.waitFor(() => this.journalLines(WORKER).some((l) => l.startsWith("worker.threads_started") || l.includes("failed")), 5000, "worker startup");
+    await this.waitFor(() => this.journalLines(WORKER).some((l) => l.startsWith("worker.threads_started") || l.includes("failed")), HUNG_MS, "worker startup");
   }
 
   // ---- fake state ----
@@ -384,29 +431,33 @@ export class Harness {
     }
   }
 
-  /** Kills every background process the stand-ins recorded and every leftover of the scripts' process groups,
-   *  each only after checking it carries this test's ZF_FAKE in its environment; then removes the temp root. */
+  /** Kills every process of this test: those the stand-ins recorded, and every member of their sessions (fake-unit
+   *  runs under setsid: its program, journal pipe and sleeps) and of the scripts' process groups, each only after
+   *  checking it carries this test's ZF_FAKE in its environment; then removes the temp root. It repeats until none
+   *  is left, because a process that outlives the first signal (a journal pipe flushing its last line) writes into
+   *  the root and made the removal fail with ENOTEMPTY. */
   async cleanup(): Promise<void> {
     const marker = `ZF_FAKE=${this.fake}\0`;
     const ours = (pid: number) => {
       try {
         return fs.readFileSync(`/proc/${pid}/environ`, "latin1").includes(marker);
       } catch {
-        return false;
+        return false; // gone, or a zombie (its environment reads empty)
       }
     };
-    const targets = new Set<number>();
+    const leaders = new Set<number>(this.scriptPids);
     try {
-      for (const l of fs.readFileSync(path.join(this.fake, "pids"), "utf8").split("\n")) if (l) targets.add(Number(l));
+      for (const l of fs.readFileSync(path.join(this.fake, "pids"), "utf8").split("\n")) if (l) leaders.add(Number(l));
     } catch {
       /* no background processes were started */
     }
-    for (const pgid of this.scriptPids) for (const pid of groupMembers(pgid)) targets.add(pid);
-    const live = [...targets].filter(ours);
-    for (const pid of live) safeKill(pid, "SIGTERM");
-    if (live.length) await sleep(150);
-    for (const pid of live.filter(ours)) safeKill(pid, "SIGKILL");
-    fs.rmSync(this.root, { recursive: true, force: true });
+    for (let round = 0; round < 100; round++) {
+      const live = [...leaders, ...descendantsOf(leaders)].filter(ours);
+      if (live.length === 0) break;
+      for (const pid of live) safeKill(pid, round === 0 ? "SIGTERM" : "SIGKILL");
+      await sleep(round === 0 ? 150 : 50);
+    }
+    fs.rmSync(this.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 
   private killGroup(pgid: number | undefined): void {
@@ -427,15 +478,15 @@ function safeKill(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** PIDs whose process group is pgid (field 5 of /proc/<pid>/stat). */
-function groupMembers(pgid: number): number[] {
+/** PIDs whose process group or session (fields 5 and 6 of /proc/<pid>/stat) is one of `leaders`. */
+function descendantsOf(leaders: Set<number>): number[] {
   const members: number[] = [];
   for (const name of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === pgid) members.push(Number(name));
+      if (leaders.has(Number(fields[2])) || leaders.has(Number(fields[3]))) members.push(Number(name));
     } catch {
       /* exited meanwhile */
     }

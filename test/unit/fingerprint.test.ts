@@ -6,6 +6,7 @@ import { renderUnits } from "../../components/units";
 import { fleetConfig, MINIMAL_RAW_CONFIG } from "../fixtures/minimal-fleet-config";
 
 /** Raw stack config, edited in place by the table below. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- loose on purpose: tests reach into raw config/inputs by path
 type Raw = Record<string, any>;
 
 const BASE_RAW: Raw = {

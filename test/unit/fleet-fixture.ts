@@ -6,6 +6,7 @@ import { ConfigError, validateFleetConfig } from "../../components/config-load";
 export const SECRET_MARKER = "MARKER-SECRET-5e1f0c";
 
 // Loosely typed on purpose: the tests build malformed configs the schema types would not allow.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- loose on purpose: tests reach into raw config/inputs by path
 export type Raw = Record<string, any>;
 
 export function hostWorkers(n: number, prefix = "w"): Raw[] {

@@ -7,6 +7,7 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -449,7 +450,7 @@ describe("the pull-request comment", () => {
     const fakeRequire = (name: string) => (name === "fs" ? {
       existsSync: (p: string) => fs.existsSync(path.join(dir, p)),
       readFileSync: (p: string, enc: BufferEncoding) => fs.readFileSync(path.join(dir, p), enc),
-    } : require(name));
+    } : createRequire(__filename)(name));
     for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
     try {
       const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;

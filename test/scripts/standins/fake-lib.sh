@@ -91,5 +91,13 @@ fake_ms() {
   printf '%s' "$ms"
 }
 
+# fake_nap SECONDS: waits without forking a `sleep`: a read that times out on a pipe this process holds both ends
+# of, so no line ever comes. The stand-ins' idle loops nap 20 times a second for a whole test; a fork each time was
+# most of their CPU. A trapped signal ends the nap early, so a simulated process reacts to it at once.
+fake_nap() {
+  if [[ -z "${FAKE_NAP_FD:-}" ]]; then exec {FAKE_NAP_FD}<> <(:); fi
+  read -r -t "$1" -u "$FAKE_NAP_FD" _ || true
+}
+
 # fake_sleep_ms MS: sleep for a number of milliseconds.
 fake_sleep_ms() { sleep "$(( $1 / 1000 )).$(printf '%03d' $(( $1 % 1000 )))"; }
