@@ -7,7 +7,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**"] },
+  { ignores: ["node_modules/**", "bin/**", ".lab/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -44,8 +44,8 @@ const namedStep = (wf: Raw, job: string, name: RegExp) => (wf.jobs[job].steps as
 const isTailnetJoin = (step: Raw) => /^tailscale\/github-action@/.test(step.uses ?? "");
 
 /** GitHub's filter globs: `**` any path, `*` anything but `/`. */
-const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&")
-  .replace(/\*\*/g, "\u0000").replace(/\*/g, "[^/]*").replace(/\u0000/g, ".*")}$`);
+const glob = (pattern: string) => new RegExp(`^${pattern.split("**")
+  .map((part) => part.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")).join(".*")}$`);
 /** Whether a change to `file` runs a workflow with these `paths`: the last pattern that matches decides. */
 function triggers(paths: string[], file: string): boolean {
   let on = false;
