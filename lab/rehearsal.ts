@@ -55,6 +55,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 export interface ApplyOptions {
   /** Kills the `pulumi` CLI and its plugins (SIGKILL to its process group) as soon as a line of output matches. */
   killWhen?: RegExp;
+  /** Runs `run` once, as soon as a line of output matches `pattern` (e.g. queue runs when a given step starts). */
+  when?: { pattern: RegExp; run: () => unknown };
   /** Extra flags of lab/up.ts: `--preview`, `--expect-no-changes`, `--stop-on-error`, `--cancel`. */
   flags?: string[];
 }
@@ -70,8 +72,13 @@ export function apply(stack: LabStack, options: ApplyOptions = {}): Promise<Appl
     });
     let output = "";
     let killed = false;
+    let triggered = false;
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
+      if (!triggered && options.when?.pattern.test(output)) {
+        triggered = true;
+        void options.when.run();
+      }
       if (!killed && options.killWhen?.test(output) && fs.existsSync(pidFile)) {
         // The recorded PID of the CLI leads its own process group (lab/pulumi-cli.ts): the CLI and the provider
         // plugins it started die together, as in a killed CI job; the driver then sees the CLI gone and exits.

@@ -206,8 +206,9 @@ describe("scaling", () => {
   });
 
   test("scale in by one: the host is drained (its in-flight runs complete) and stopped before it is forgotten", async () => {
-    // Fill every worker slot with runs that outlast the start of the decommission.
-    for (let i = 0; i < 10; i++) await enqueueRun(redis, `scale-in-${i}`, 6000);
+    // Fill every worker slot with runs that outlast the engine's way to the decommission (program, plan, the other
+    // deletes first: 10-30 s here) but end well inside the 60 s drain deadline.
+    for (let i = 0; i < 10; i++) await enqueueRun(redis, `scale-in-${i}`, 45_000);
     await new Promise((r) => setTimeout(r, 1500));
     const result = await apply(stack.workers(FLEET));
     expect(result.code, result.output).toBe(0);
@@ -248,11 +249,12 @@ describe("an interrupted rollout", () => {
 
 describe("a host that fails while its wave-mate is mid-chain (pulumi up --continue-on-error)", () => {
   // Waves [2, 1]: canary lab-worker-1, then [lab-worker-2, lab-worker-3], then [lab-worker-4]. lab-worker-3's
-  // executor cannot restart (masked), so its chain fails after its drain, stop and deploy.
+  // executor cannot restart (a fault drop-in), so its chain fails after its drain, stop and deploy.
   let result: Awaited<ReturnType<typeof apply>>;
 
   beforeAll(async () => {
-    await onHost(lab, "lab-worker-3", "systemctl mask --runtime zombied-executor");
+    // A runtime drop-in (it outranks the unit file in /etc, which a mask cannot): every executor start fails.
+    await onHost(lab, "lab-worker-3", "mkdir -p /run/systemd/system/zombied-executor.service.d && printf '[Service]\\nExecStartPre=/bin/false\\n' > /run/systemd/system/zombied-executor.service.d/lab-fault.conf && systemctl daemon-reload");
     stack.set("rollout", { waves: [2, 1] });
     const traffic = load(30, 0.8, 1000, 4000);
     result = await apply(stack.release("v2"));
@@ -274,7 +276,7 @@ describe("a host that fails while its wave-mate is mid-chain (pulumi up --contin
   });
 
   test("once the host is fixed, `up` resumes where its chain stopped and rolls the last wave, with no run lost", async () => {
-    await onHost(lab, "lab-worker-3", "systemctl unmask --runtime zombied-executor");
+    await onHost(lab, "lab-worker-3", "rm -r /run/systemd/system/zombied-executor.service.d && systemctl daemon-reload");
     const traffic = load(20, 0.8, 1000, 3000);
     const resumed = await apply(stack);
     await traffic.stop();
@@ -291,15 +293,15 @@ describe("a run that outlives the drain deadline", () => {
   // A 6 s drain deadline and RUN_TIMEOUT_MS lowered to match (config refuses a deadline below it, default 300 s
   // included); runs take 15 s: the workers being drained still run with the 30 s RUN_TIMEOUT_MS they started with.
   const envShortRunTimeout = { GITHUB_APP_ID: "1029384", WORKER_CONCURRENCY: "2", LOG_LEVEL: "info", RUN_TIMEOUT_MS: "6000" };
-  const longRuns = async (prefix: string, count: number, ms: number) => {
-    for (let i = 0; i < count; i++) await enqueueRun(redis, `${prefix}-${i}`, ms);
-    await new Promise((r) => setTimeout(r, 1500));
+  // Eight runs for the eight worker threads (2 per host): each thread takes one, so every serving host has two in
+  // flight. Queued when the engine reaches the step named, not before: its start-up takes 10-30 s here.
+  const longRuns = (prefix: string, ms: number) => async () => {
+    for (let i = 0; i < 8; i++) await enqueueRun(redis, `${prefix}-${i}`, ms);
   };
 
   test("onDrainDeadline: fail halts at the canary; the canary still finishes its runs, then stays drained", async () => {
     stack.put("env", envShortRunTimeout).set("rollout", { drainDeadline: "6s", onDrainDeadline: "fail" });
-    await longRuns("long-fail", 8, 15_000); // two per host
-    const result = await apply(stack);
+    const result = await apply(stack, { when: { pattern: /update\s+lab-worker-1-env/, run: longRuns("long-fail", 15_000) } });
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(/step=drain host=lab-worker-1 status=fail .*drain=deadline .*in_flight=[1-9]/);
     // Other hosts only had their decommission's stored delete updated to the new drain contract (a no-op echo).
@@ -314,11 +316,13 @@ describe("a run that outlives the drain deadline", () => {
 
   test("onDrainDeadline: proceed goes on after the deadline, and the stop still lets the runs finish", async () => {
     stack.set("rollout", { onDrainDeadline: "proceed" });
-    // The canary's worker is stopped: six runs fill the other three hosts and outlast lab-worker-2's drain
-    // deadline. 28 s, because those workers still run with the RUN_TIMEOUT_MS (30 s) they were started with.
-    await longRuns("long-proceed", 6, 28_000);
+    // The canary's gate needs runs; once it passed, the load stops and eight 28 s runs fill every thread, so
+    // lab-worker-2 has runs that outlast its drain deadline. 28 s, because the workers still run with the
+    // RUN_TIMEOUT_MS (30 s) they were started with.
     const traffic = load(30, 1, 1000, 2000);
-    const result = await apply(stack);
+    const result = await apply(stack, {
+      when: { pattern: /done\s+lab-worker-1-canary-gate/, run: async () => { await traffic.stop(); await longRuns("long-proceed", 28_000)(); } },
+    });
     await traffic.stop();
     expect(result.code, result.output).toBe(0);
     expect(result.output).toMatch(/step=drain host=lab-worker-2 status=ok .*drain=deadline/);
