@@ -54,9 +54,10 @@ func (c *Connection) config() (*ssh.ClientConfig, error) {
 	return config, nil
 }
 
-// Dial connects, retrying every failed dial (auth and handshake errors too) up to dialErrorLimit times, pausing
-// 100 ms × 1.5 per try up to 5 s, as the real provider's dialWithRetry over sdk retry.Until (its defaults) does;
-// -1 retries forever. The error counts attempts as the real one does (its 0-based try).
+// Dial connects as the real provider's dialWithRetry over sdk retry.Until (its defaults) does: a failed dial (auth
+// and handshake errors too) is retried until the dial count exceeds dialErrorLimit — so limit+1 dials in all
+// (reachedDialingErrorLimit: `dials > dialErrorLimit`) — pausing 100 ms × 1.5 per try up to 5 s; -1 retries
+// forever. The error counts attempts as the real one does (its 0-based try).
 func (c *Connection) Dial(ctx context.Context) (*ssh.Client, error) {
 	config, err := c.config()
 	if err != nil {
@@ -64,15 +65,15 @@ func (c *Connection) Dial(ctx context.Context) (*ssh.Client, error) {
 	}
 	endpoint := net.JoinHostPort(*c.Host, fmt.Sprintf("%d", int(*c.Port)))
 	delay := 100 * time.Millisecond
-	for try := 1; ; try++ {
+	for try := 0; ; try++ {
 		client, err := ssh.Dial("tcp", endpoint, config)
 		if err == nil {
 			return client, nil
 		}
-		if *c.DialErrorLimit != -1 && try >= *c.DialErrorLimit {
-			return nil, fmt.Errorf("after %d failed attempts: %w", try-1, err)
+		if *c.DialErrorLimit > -1 && try+1 > *c.DialErrorLimit {
+			return nil, fmt.Errorf("after %d failed attempts: %w", try, err)
 		}
-		p.GetLogger(ctx).InfoStatusf("Dial %d/%d failed: retrying", try, *c.DialErrorLimit)
+		p.GetLogger(ctx).InfoStatusf("Dial %d/%d failed: retrying", try+1, *c.DialErrorLimit)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
