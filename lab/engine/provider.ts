@@ -41,8 +41,10 @@ export class LabCommandProvider {
   async register(reg: Registration): Promise<{ id: string; state: Record<string, unknown> }> {
     this.seen.add(reg.urn);
     const inputs = unwrapSecrets(reg.inputs) as Record<string, unknown>;
+    // A local command with nothing to run (the fleet's wave barriers) only exists in state.
+    const runsNothing = reg.type === "command:local:Command" && inputs.create === undefined && inputs.delete === undefined;
     if (!COMMAND_TYPES.has(reg.type)) {
-      if (reg.type.startsWith("command:")) throw new Error(`${reg.name}: the lab engine cannot run ${reg.type}`);
+      if (reg.type.startsWith("command:") && !runsNothing) throw new Error(`${reg.name}: the lab engine cannot run ${reg.type}`);
       return { id: `${reg.name}-id`, state: inputs };
     }
     const old = this.options.state.resources[reg.urn];
