@@ -15,7 +15,8 @@ function reportOf(n: number, rollout: Raw = {}, patch: (raw: Raw) => void = () =
 }
 
 // Six workers, one held with a reason full of characters that break diagrams and tables.
-const { config, report } = reportOf(6, { waves: [1, 2], maxUnavailable: 2 }, (raw) => {
+// maxUnavailable 3: the held worker is already out, so waves take at most 2.
+const { config, report } = reportOf(6, { waves: [1, 2], maxUnavailable: 3 }, (raw) => {
   raw.workers[4].hold = 'disk "sdb" <failing> | see #12; end';
   raw.workers[1].ovh = { serviceName: "ns42.example.net" };
   delete raw.workers[1].host;

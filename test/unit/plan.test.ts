@@ -117,6 +117,49 @@ describe("held workers", () => {
   });
 });
 
+// Waves and maxUnavailable count one population, the whole fleet, with held and gone workers already out: a
+// rollout never has more than maxUnavailable of the fleet out of service at once (README, rollout.maxUnavailable).
+describe("capacity with held and gone workers", () => {
+  const outAtOnce = (plan: ReturnType<typeof planRollout>) =>
+    Math.max(...plan.waves.map((w) => w.hosts.length)) + plan.alreadyUnavailable;
+
+  test("marking 2 dead hosts of 20 gone leaves 3 live hosts per wave under a 25% cap, not 5", () => {
+    const plan = planRollout(fleet(20, { waves: ["50%"], maxUnavailable: "25%" }, (raw) => {
+      raw.workers[18].gone = true;
+      raw.workers[19].gone = true;
+    }));
+    expect(plan.maxUnavailable).toBe(5);
+    expect(plan.waves.slice(1).map((w) => w.hosts.length)).toEqual([3, 3, 3, 3, 3, 2]);
+    expect(outAtOnce(plan)).toBe(5);
+  });
+
+  test("held workers count as unavailable: 3 held of 20 under a cap of 5 leave waves of 2", () => {
+    const plan = planRollout(fleet(20, { waves: [5], maxUnavailable: 5 }, (raw) => {
+      for (const i of [0, 1, 2]) raw.workers[i].hold = "out of service";
+    }));
+    expect(plan.waves.slice(1).map((w) => w.hosts.length)).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
+    expect(outAtOnce(plan)).toBe(5);
+    expect(plan.warnings).toContain("rollout.waves[0] (5) is capped at 2 host(s) by rollout.maxUnavailable (5, less 3 held or gone)");
+  });
+
+  test("wave percentages count the whole fleet, held and gone workers included", () => {
+    const plan = planRollout(fleet(20, { waves: ["10%"], maxUnavailable: "75%" }, (raw) => {
+      for (const i of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]) raw.workers[i].gone = true;
+    }));
+    // 10% of 20 = 2 per wave (10% of the 10 live ones would be 1).
+    expect(plan.waves.slice(1).map((w) => w.hosts.length)).toEqual([2, 2, 2, 2, 1]);
+  });
+
+  test("when held and gone workers already reach the cap, one host at a time goes, with a warning", () => {
+    const plan = planRollout(fleet(8, { waves: ["50%"], maxUnavailable: "25%" }, (raw) => {
+      raw.workers[6].gone = true;
+      raw.workers[7].hold = "disk swap";
+    }));
+    expect(plan.waves.slice(1).every((w) => w.hosts.length === 1)).toBe(true);
+    expect(plan.warnings).toContain("2 held or gone worker(s) already reach rollout.maxUnavailable (25%: 2 of 8): the rollout still takes 1 host at a time, so 3 will be out of service at once");
+  });
+});
+
 describe("estimate", () => {
   test("is every deadline spent in full, the canary wave adding the canary deadline", () => {
     const plan = planRollout(fleet(3, { drainDeadline: "6m", minHealthyTime: "30s", canaryDeadline: "15m", waves: [2], maxUnavailable: 2 }));
@@ -201,16 +244,18 @@ describe("properties of every valid config", () => {
     }));
   });
 
-  test("no wave is larger than the cap, and wave sizes follow the serial list", () => {
+  test("no wave takes more hosts than the cap leaves once held and gone ones count, and sizes follow the serial list", () => {
     fc.assert(fc.property(scenario, (s) => {
       const config = configOf(s);
       fc.pre(config !== undefined);
       const plan = planRollout(config!);
-      const active = config!.workers.filter((w) => w.hold === undefined).length;
-      const cap = resolve(config!.rollout.maxUnavailable, config!.workers.length);
+      // One population: every configured worker, held (and gone) ones already unavailable.
+      const fleetSize = config!.workers.length;
+      const out = config!.workers.filter((w) => w.hold !== undefined).length;
+      const cap = Math.max(1, resolve(config!.rollout.maxUnavailable, fleetSize) - out);
       const rest = plan.canary ? plan.waves.slice(1) : plan.waves;
       rest.forEach((wave, j) => {
-        const wanted = Math.min(resolve(s.waves[Math.min(j, s.waves.length - 1)], active), cap);
+        const wanted = Math.min(resolve(s.waves[Math.min(j, s.waves.length - 1)], fleetSize), cap);
         expect(wave.hosts.length).toBeLessThanOrEqual(cap);
         // Every wave is its serial size; only the last may be smaller (it takes what is left).
         if (j < rest.length - 1) expect(wave.hosts.length).toBe(wanted);
