@@ -1,5 +1,6 @@
 // The rollout plan: which hosts go in which wave, which steps each runs, and how long it may take at worst.
 // PURE and deterministic: the program realises it as resources, the CLI prints it, tests compare both to it.
+import { dialBudgetSeconds, jobLimitWarnings, SETUP_BOUNDS, setupWorstCase } from "./budget";
 import { FleetConfig, HostSource, resolveBatch } from "./config";
 import { workerStopTimeoutSeconds } from "./units";
 
@@ -29,7 +30,7 @@ export interface WavePlan {
   hosts: string[];
   /** The step every host of the next wave waits for. */
   gate: "canary-gate" | "verify";
-  /** Worst case for this wave, in seconds: every deadline of its slowest host spent in full. */
+  /** Worst case for this wave, in seconds: every deadline of its slowest host spent in full, every dial retried. */
   worstCaseSeconds: number;
 }
 
@@ -43,7 +44,8 @@ export interface RolloutPlan {
   maxUnavailable: number;
   /** Held and gone workers: out of service (or not to be relied on) before the rollout takes any host down. */
   alreadyUnavailable: number;
-  estimate: { worstCaseSeconds: number };
+  /** `setupSeconds`: a new host's layout and tailnet join, once (hosts set up in parallel); then every wave. */
+  estimate: { worstCaseSeconds: number; setupSeconds: number };
   warnings: string[];
 }
 
@@ -58,6 +60,8 @@ export function planRollout(config: FleetConfig): RolloutPlan {
     const gate = hosts[0] === canaryName ? "canary-gate" as const : "verify" as const;
     return { index, hosts, gate, worstCaseSeconds: waveWorstCase(config, gate) };
   });
+  const setupSeconds = waves.length ? setupWorstCase(config) : 0;
+  const estimate = { worstCaseSeconds: waves.reduce((sum, w) => sum + w.worstCaseSeconds, setupSeconds), setupSeconds };
   const hosts: Record<string, HostPlan> = {};
   const byName = new Map(active.map((w) => [w.name, w])); // a lookup per host: find() made 10,000 workers take 0.6 s
   for (const wave of waves) {
@@ -75,8 +79,11 @@ export function planRollout(config: FleetConfig): RolloutPlan {
     held,
     maxUnavailable: capacity.cap,
     alreadyUnavailable: capacity.alreadyOut,
-    estimate: { worstCaseSeconds: waves.reduce((sum, w) => sum + w.worstCaseSeconds, 0) },
-    warnings: planWarnings(config, active.length, held, capacity, groups.length - (canaryName ? 1 : 0)),
+    estimate,
+    warnings: [
+      ...planWarnings(config, active.length, held, capacity, groups.length - (canaryName ? 1 : 0)),
+      ...jobLimitWarnings(estimate.worstCaseSeconds),
+    ],
   };
 }
 
@@ -132,10 +139,16 @@ export function stepBudgets(config: FleetConfig): Record<StepName, number> {
   };
 }
 
+/**
+ * A wave's hosts run in parallel: its worst case is one host's env and units (side by side), then its chain, each
+ * command adding the time it may spend dialing (budget.ts).
+ */
 function waveWorstCase(config: FleetConfig, gate: WavePlan["gate"]): number {
   const budget = stepBudgets(config);
-  const chain = ROLLOUT_STEPS.reduce((sum, step) => sum + budget[step], 0);
-  return chain + (gate === "canary-gate" ? budget["canary-gate"] : 0);
+  const dial = dialBudgetSeconds(config);
+  const setup = Math.max(SETUP_BOUNDS.env, SETUP_BOUNDS.units) + dial;
+  const chain = ROLLOUT_STEPS.reduce((sum, step) => sum + budget[step] + dial, 0);
+  return setup + chain + (gate === "canary-gate" ? budget["canary-gate"] + dial : 0);
 }
 
 function planWarnings(

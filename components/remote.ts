@@ -28,8 +28,9 @@ function connection(config: FleetConfig, access: HostAccess): command.types.inpu
     privateKey: access.privateKey,
     // Without hostKey the provider checks nothing (facts/pulumi.md); pin it wherever the operator gave one.
     ...(access.hostKey ? { hostKey: access.hostKey } : {}),
+    // Bounded per command and counted in the plan's worst case (budget.ts dialBudgetSeconds).
     dialErrorLimit: config.ssh.dialErrorLimit,
-    perDialTimeout: 15,
+    perDialTimeout: config.ssh.perDialTimeout,
   };
 }
 

@@ -3,6 +3,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
+import { SETUP_BOUNDS } from "./budget";
 import { FleetConfig } from "./config";
 import { tailnetKeyDescription } from "./provider-limits";
 import { HostAccess, scriptStep } from "./remote";
@@ -23,9 +24,6 @@ export interface TailnetJoinArgs {
   hostIdentity: pulumi.Input<string>;
   dependsOn: pulumi.Resource[];
 }
-
-/** How long the device lookup waits for the joined host to appear (the provider's `waitFor`). */
-export const TAILNET_DEVICE_WAIT_SECONDS = 120;
 
 /** Creates the tailnet children of a worker; `parent` is the Worker component. */
 export function joinTailnet(name: string, args: TailnetJoinArgs, parent: pulumi.Resource): TailnetMember {
@@ -61,7 +59,7 @@ export function joinTailnet(name: string, args: TailnetJoinArgs, parent: pulumi.
     logging: "stdout",
   }, { parent, dependsOn: [...args.dependsOn, forgetStale] });
 
-  const device = tailscale.getDeviceOutput({ hostname: worker, waitFor: `${TAILNET_DEVICE_WAIT_SECONDS}s` }, { parent, dependsOn: [join] });
+  const device = tailscale.getDeviceOutput({ hostname: worker, waitFor: `${SETUP_BOUNDS.tailnetDevice}s` }, { parent, dependsOn: [join] });
   // Deleting either resource calls the Tailscale API on the device (SetKey / SetTags([]), no not-found tolerance:
   // terraform-provider-tailscale v0.29.1 resource_device_key.go and resource_device_tags.go, Delete), which fails
   // once the device is gone: logged out by the decommission, removed by forget-stale after a reinstall, or a dead

@@ -2,6 +2,7 @@
 // network), the properties a deploy relies on (least permissions, one rollout at a time, the production
 // environment, no secrets for forks, a timeout above the plan's worst case), and their scripts run for real: the
 // plan step in a throwaway git repository, the comment script against a fake GitHub.
+import { DEPLOY_JOB_TIMEOUT_MINUTES, DEPLOY_SETUP_MINUTES, GITHUB_JOB_LIMIT_MINUTES } from "../../components/budget";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -28,10 +29,7 @@ const SECRETS = [
   "TAILSCALE_OAUTH_CLIENT_ID", "TAILSCALE_OAUTH_CLIENT_SECRET", "TAILSCALE_API_KEY", "TAILSCALE_TAILNET",
 ];
 const FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository";
-/** Minutes the deploy job needs besides the rollout: checkout, npm ci, CLI and plugin install, preview. */
-const SETUP_MARGIN_MINUTES = 15;
-/** GitHub-hosted runners end every job at 6 hours. */
-const GITHUB_JOB_LIMIT_MINUTES = 360;
+const SETUP_MARGIN_MINUTES = DEPLOY_SETUP_MINUTES;
 
 const jobsOf = (wf: Raw) => Object.entries(wf.jobs as Record<string, Raw>);
 const stepsOf = (wf: Raw) => jobsOf(wf).flatMap(([id, job]) => (job.steps as Raw[]).map((step) => ({ job: id, step })));
@@ -198,6 +196,10 @@ describe("steps", () => {
     expect(timeout * 60, `worst case ${report.estimate.worstCaseSeconds} s + ${SETUP_MARGIN_MINUTES} min setup`)
       .toBeGreaterThanOrEqual(report.estimate.worstCaseSeconds + SETUP_MARGIN_MINUTES * 60);
     expect(timeout).toBeLessThanOrEqual(GITHUB_JOB_LIMIT_MINUTES);
+  });
+
+  test("the deploy timeout is the one the plan warns against, for every stack", () => {
+    expect(deploy.jobs.deploy["timeout-minutes"]).toBe(DEPLOY_JOB_TIMEOUT_MINUTES);
   });
 });
 
