@@ -21,7 +21,9 @@ const RETRY_MAX_DELAY_S = 5;
 /**
  * Seconds one command may spend dialing its host before it fails. pulumi-command v1.2.1
  * (provider/pkg/provider/remote/connection.go, dialWithRetry) gives up once `dials > dialErrorLimit`, so it dials
- * dialErrorLimit + 1 times, each bounded by perDialTimeout, with dialErrorLimit waits in between.
+ * dialErrorLimit + 1 times, each bounded by perDialTimeout, with dialErrorLimit waits in between. Not bounded:
+ * golang.org/x/crypto/ssh's ClientConfig.Timeout covers the TCP connect only, so a host that accepts the
+ * connection and then stalls the SSH handshake can hold a dial longer.
  */
 export function dialBudgetSeconds(config: FleetConfig): number {
   const { dialErrorLimit, perDialTimeout } = config.ssh;

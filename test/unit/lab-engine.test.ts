@@ -60,3 +60,17 @@ describe("LabCommandProvider.remove", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("LabCommandProvider.register", () => {
+  test("keeps a local command with nothing to run (a wave barrier) in the program's state, running nothing", async () => {
+    const { LabCommandProvider } = await import("../../lab/engine/provider");
+    const state = { version: 1 as const, resources: {} };
+    const events: unknown[] = [];
+    const provider = new LabCommandProvider({ state, statePath: "/nonexistent/state.json", ssh: { workDir: "/nonexistent" }, onProgress: (e) => events.push(e) });
+    const barrier = { urn: "urn:b", type: "command:local:Command", name: "fleet-wave-0-passed", parent: "", custom: true, inputs: {}, dependencies: ["urn:gate"], retainOnDelete: false, ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false };
+    await expect(provider.register(barrier)).resolves.toEqual({ id: "fleet-wave-0-passed-id", state: {} });
+    expect(events).toEqual([]);
+    // A local command that would run something is still refused: the lab cannot reproduce it.
+    await expect(provider.register({ ...barrier, inputs: { create: "true" } })).rejects.toThrow(/cannot run command:local:Command/);
+  });
+});
