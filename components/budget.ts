@@ -74,3 +74,11 @@ export function jobLimitWarnings(seconds: number): string[] {
   }
   return warnings;
 }
+
+/** What the worst case cannot bound, said once per plan. */
+export function unboundedWarnings(config: FleetConfig): string[] {
+  const ordered = config.workers.filter((w) => w.source.kind === "order" && w.hold === undefined).map((w) => w.name);
+  return ordered.length
+    ? [`the worst case does not count the time OVH takes to deliver an ordered server (${ordered.join(", ")}): a first \`pulumi up\` of these may take longer`]
+    : [];
+}

@@ -1,6 +1,6 @@
 // The rollout plan: which hosts go in which wave, which steps each runs, and how long it may take at worst.
 // PURE and deterministic: the program realises it as resources, the CLI prints it, tests compare both to it.
-import { dialBudgetSeconds, jobLimitWarnings, SETUP_BOUNDS, setupWorstCase } from "./budget";
+import { dialBudgetSeconds, jobLimitWarnings, SETUP_BOUNDS, setupWorstCase, unboundedWarnings } from "./budget";
 import { FleetConfig, HostSource, resolveBatch } from "./config";
 import { workerStopTimeoutSeconds } from "./units";
 
@@ -83,6 +83,7 @@ export function planRollout(config: FleetConfig): RolloutPlan {
     warnings: [
       ...planWarnings(config, active.length, held, capacity, groups.length - (canaryName ? 1 : 0)),
       ...jobLimitWarnings(estimate.worstCaseSeconds),
+      ...unboundedWarnings(config),
     ],
   };
 }

@@ -208,6 +208,15 @@ describe("estimate", () => {
   });
 });
 
+test("says that an ordered server's delivery is not in the worst case", () => {
+  const plan = planRollout(fleet(3, {}, (raw) => {
+    raw.ssh.publicKey = "ssh-ed25519 AAAAC3Nza fleet";
+    raw.workers[2] = { name: "w2", ovh: { order: { plan: "24rise01", datacenter: "bhs", os: "debian12_64" } } };
+  }));
+  expect(plan.warnings).toContain("the worst case does not count the time OVH takes to deliver an ordered server (w2): a first `pulumi up` of these may take longer");
+  expect(planRollout(fleet(3)).warnings.filter((w) => w.includes("OVH"))).toEqual([]);
+});
+
 describe("the deploy job's limits", () => {
   test("a plan that fits the job's timeout has no warning about it", () => {
     expect(planRollout(fleet(5)).warnings.filter((w) => w.includes("job"))).toEqual([]);
