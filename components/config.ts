@@ -115,6 +115,18 @@ const verify = z.strictObject({
 // The comment may hold any text but control characters (a second line would be a second key): the class is the point.
 // eslint-disable-next-line no-control-regex
 const PUBLIC_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f\x7f]*)?$/;
+
+// With a pinned host key, pulumi-command offers only that key's type as host key algorithm (v1.2.1
+// provider/pkg/provider/remote/connection.go, SSHConfig: HostKeyAlgorithms = [publicKey.Type()]); for an RSA key
+// that is "ssh-rsa" (SHA-1), which OpenSSH 8.8 and later refuse by default, so every command would fail.
+const hostKey = z.string().min(1).superRefine((value, ctx) => {
+  if (/^ssh-rsa\s/.test(value)) {
+    ctx.addIssue({ code: "custom", message: "is an ssh-rsa key, which cannot be pinned: pinning offers only the ssh-rsa (SHA-1) algorithm, refused by OpenSSH 8.8 and later; pin the host's ed25519 key instead (ssh-keyscan -t ed25519 <host>)" });
+  } else if (!/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}(\s.*)?$/.test(value)) {
+    ctx.addIssue({ code: "custom", message: 'must be an OpenSSH public key line like "ssh-ed25519 AAAA…" (ed25519 or ECDSA)' });
+  }
+});
+
 const ssh = z.strictObject({
   user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("root"),
   port: z.number().int().min(1).max(65535).default(22),
@@ -122,8 +134,11 @@ const ssh = z.strictObject({
   // Installed on servers the fleet orders from OVH (the pair of privateKey).
   // One line: OVH installs it as given, and a second line would be a second authorized key.
   publicKey: z.string().regex(PUBLIC_KEY_LINE, "must be one OpenSSH public key line: type, base64 key, optional comment").optional(),
-  hostKeys: z.record(z.string(), z.string().min(1)).default({}),
-  dialErrorLimit: z.number().int().min(1).max(100).default(10),
+  hostKeys: z.record(z.string(), hostKey).default({}),
+  // Each command dials dialErrorLimit + 1 times, perDialTimeout each (budget.ts): the defaults give up on an
+  // unreachable host after about 40 s, not the provider's 3 minutes (10 retries of 15 s).
+  dialErrorLimit: z.number().int().min(1, "must be at least 1 (the provider reads -1 as unlimited)").max(20).default(3),
+  perDialTimeout: duration.pipe(z.number().min(1, "must be at least 1s").max(120, "must be at most 2m")).prefault("10s"),
 });
 
 const tailscale = z.strictObject({

@@ -1,4 +1,5 @@
 // The fleet: one Worker per config entry, wired wave by wave exactly as the rollout plan says.
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { FleetConfig } from "./config";
 import { renderEnvFile } from "./env";
@@ -44,11 +45,21 @@ export class Fleet extends pulumi.ComponentResource {
         this.workers.set(hostName, w);
         if (w.gate) gates.push(w.gate);
       }
-      afterGates = gates;
+      afterGates = [waveBarrier(`${name}-wave-${wave.index}-passed`, gates, this)];
     }
     for (const held of plan.held) {
       this.workers.set(held.name, new Worker(held.name, { ...common, worker: byName.get(held.name)!, afterGates: [] }, { parent: this }));
     }
     this.registerOutputs({ rolloutPlan: plan });
   }
+}
+
+/**
+ * One resource that exists once every gate of a wave passed; the next wave depends on it alone. Depending on each
+ * gate directly cost |wave k| × |wave k+1| edges per resource kind (≈ N²/2 with a percentage cap). A failed gate
+ * never resolves, so this is never registered and nothing of a later wave starts. A local command without
+ * `create` runs nothing (pulumi-command v1.2.1 local/commandController.go, Create) and has no delete.
+ */
+function waveBarrier(name: string, gates: pulumi.Resource[], parent: pulumi.Resource): pulumi.Resource {
+  return new command.local.Command(name, {}, { parent, dependsOn: gates });
 }

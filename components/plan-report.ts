@@ -49,7 +49,7 @@ export interface PlanReport {
   };
   /** Largest number of workers out of service at once. */
   maxUnavailable: number;
-  estimate: { worstCaseSeconds: number; perWave: number[] };
+  estimate: { worstCaseSeconds: number; setupSeconds: number; perWave: number[] };
   secrets: SecretSources;
   /** Why each worker is in the rollout, compared with a base stack file (plan-diff.ts); `base: null` without one. */
   reasons: ReasonsReport;
@@ -81,7 +81,11 @@ export function buildReport(stack: string, file: string, stackFile: StackFile, r
       canaryRuns: config.rollout.canaryRuns,
     },
     maxUnavailable: plan.maxUnavailable,
-    estimate: { worstCaseSeconds: plan.estimate.worstCaseSeconds, perWave: plan.waves.map((w) => w.worstCaseSeconds) },
+    estimate: {
+      worstCaseSeconds: plan.estimate.worstCaseSeconds,
+      setupSeconds: plan.estimate.setupSeconds,
+      perWave: plan.waves.map((w) => w.worstCaseSeconds),
+    },
     secrets,
     reasons: reasons ?? reasonsWithoutBase(),
     warnings: [...plan.warnings, ...secrets.plaintext.map(plaintextWarning)],

@@ -1,5 +1,6 @@
 // The rollout plan: which hosts go in which wave, which steps each runs, and how long it may take at worst.
 // PURE and deterministic: the program realises it as resources, the CLI prints it, tests compare both to it.
+import { dialBudgetSeconds, jobLimitWarnings, SETUP_BOUNDS, setupWorstCase, unboundedWarnings } from "./budget";
 import { FleetConfig, HostSource, resolveBatch } from "./config";
 import { workerStopTimeoutSeconds } from "./units";
 
@@ -34,7 +35,7 @@ export interface WavePlan {
   hosts: string[];
   /** The step every host of the next wave waits for. */
   gate: "canary-gate" | "verify";
-  /** Worst case for this wave, in seconds: every deadline of its slowest host spent in full. */
+  /** Worst case for this wave, in seconds: every deadline of its slowest host spent in full, every dial retried. */
   worstCaseSeconds: number;
 }
 
@@ -44,25 +45,30 @@ export interface RolloutPlan {
   waves: WavePlan[];
   hosts: Record<string, HostPlan>;
   held: { name: string; reason: string }[];
-  /** Largest number of workers out of service at once. */
+  /** Workers that may be out of service at once: rollout.maxUnavailable of the whole fleet, held and gone included. */
   maxUnavailable: number;
-  estimate: { worstCaseSeconds: number };
+  /** Held and gone workers: out of service (or not to be relied on) before the rollout takes any host down. */
+  alreadyUnavailable: number;
+  /** `setupSeconds`: a new host's layout and tailnet join, once (hosts set up in parallel); then every wave. */
+  estimate: { worstCaseSeconds: number; setupSeconds: number };
   warnings: string[];
 }
 
 export function planRollout(config: FleetConfig): RolloutPlan {
   const active = config.workers.filter((w) => w.hold === undefined);
   const held = config.workers.filter((w) => w.hold !== undefined).map((w) => ({ name: w.name, reason: w.hold! }));
-  const cap = resolveBatch(config.rollout.maxUnavailable, config.workers.length);
+  const capacity = fleetCapacity(config);
   const canaryName = active.length > 1 ? chooseCanary(config, active.map((w) => w.name)) : null;
   const rest = active.filter((w) => w.name !== canaryName).map((w) => w.name);
-  const groups = [...(canaryName ? [[canaryName]] : []), ...batches(rest, config.rollout.waves, active.length, cap)];
+  const groups = [...(canaryName ? [[canaryName]] : []), ...batches(rest, config.rollout.waves, capacity.fleet, capacity.perWave)];
   const reinstalling = new Set(active.filter((w) => w.source.kind === "adopt" && w.source.reinstallOs).map((w) => w.name));
   const waves = groups.map((hosts, index) => {
     const gate = hosts[0] === canaryName ? "canary-gate" as const : "verify" as const;
     const reinstalls = hosts.some((name) => reinstalling.has(name));
     return { index, hosts, gate, worstCaseSeconds: waveWorstCase(config, gate, reinstalls) };
   });
+  const setupSeconds = waves.length ? setupWorstCase(config) : 0;
+  const estimate = { worstCaseSeconds: waves.reduce((sum, w) => sum + w.worstCaseSeconds, setupSeconds), setupSeconds };
   const hosts: Record<string, HostPlan> = {};
   const byName = new Map(active.map((w) => [w.name, w])); // a lookup per host: find() made 10,000 workers take 0.6 s
   for (const wave of waves) {
@@ -82,10 +88,30 @@ export function planRollout(config: FleetConfig): RolloutPlan {
     waves,
     hosts,
     held,
-    maxUnavailable: cap,
-    estimate: { worstCaseSeconds: waves.reduce((sum, w) => sum + w.worstCaseSeconds, 0) },
-    warnings: planWarnings(config, active.length, held, cap, groups.length - (canaryName ? 1 : 0)),
+    maxUnavailable: capacity.cap,
+    alreadyUnavailable: capacity.alreadyOut,
+    estimate,
+    warnings: [
+      ...planWarnings(config, active.length, held, capacity, groups.length - (canaryName ? 1 : 0)),
+      ...jobLimitWarnings(estimate.worstCaseSeconds),
+      ...unboundedWarnings(config),
+    ],
   };
+}
+
+/**
+ * One population for both `waves` and `maxUnavailable`: every configured worker. Held and gone workers count as
+ * already unavailable, so a wave takes at most `cap − alreadyOut` hosts (at least 1, with a warning). Marking a
+ * dead host `gone` then never lets more live hosts go down at once. (Ansible `serial` resolves percentages
+ * against the play's hosts; Nomad's `max_parallel` is a count of allocations updated at once.)
+ */
+export interface FleetCapacity { fleet: number; cap: number; alreadyOut: number; perWave: number }
+
+export function fleetCapacity(config: FleetConfig): FleetCapacity {
+  const fleet = config.workers.length;
+  const cap = resolveBatch(config.rollout.maxUnavailable, fleet);
+  const alreadyOut = config.workers.filter((w) => w.hold !== undefined).length; // gone workers are held too
+  return { fleet, cap, alreadyOut, perWave: Math.max(1, cap - alreadyOut) };
 }
 
 function chooseCanary(config: FleetConfig, activeNames: string[]): string {
@@ -125,25 +151,36 @@ export function stepBudgets(config: FleetConfig): Record<StepName, number> {
   };
 }
 
+/**
+ * A wave's hosts run in parallel: its worst case is one host's env and units (side by side), then its chain, each
+ * command adding the time it may spend dialing (budget.ts). A reinstall drains and stops the host first, then waits
+ * for OVH; the setup after it is counted as the setup of the whole fleet is (setupWorstCase).
+ */
 function waveWorstCase(config: FleetConfig, gate: WavePlan["gate"], reinstalls: boolean): number {
   const budget = stepBudgets(config);
-  const chain = ROLLOUT_STEPS.reduce((sum, step) => sum + budget[step], 0);
-  // A reinstall drains and stops the host first, then waits for OVH; its setup steps are not budgeted here.
-  const reinstall = reinstalls ? budget.drain + budget.stop + STEP_BOUNDS.reinstall : 0;
-  return reinstall + chain + (gate === "canary-gate" ? budget["canary-gate"] : 0);
+  const dial = dialBudgetSeconds(config);
+  const setup = Math.max(SETUP_BOUNDS.env, SETUP_BOUNDS.units) + dial;
+  const chain = ROLLOUT_STEPS.reduce((sum, step) => sum + budget[step] + dial, 0);
+  const reinstall = reinstalls ? budget.drain + budget.stop + STEP_BOUNDS.reinstall + 3 * dial : 0;
+  return reinstall + setup + chain + (gate === "canary-gate" ? budget["canary-gate"] + dial : 0);
 }
 
 function planWarnings(
-  config: FleetConfig, activeCount: number, held: RolloutPlan["held"], cap: number, sizedWaves: number,
+  config: FleetConfig, activeCount: number, held: RolloutPlan["held"], capacity: FleetCapacity, sizedWaves: number,
 ): string[] {
+  const { cap, alreadyOut, perWave } = capacity;
   const warnings: string[] = [];
   if (activeCount === 1) warnings.push("a single worker has no canary protection: a bad release takes the whole fleet down");
   if (activeCount === 0) warnings.push("every worker is held: this rollout changes no host");
   for (const h of held) warnings.push(`${h.name} is held (${h.reason}): it keeps its current release`);
   // Only the entries the plan used: a default wave of 2 that a 2-worker fleet never reaches is not worth a warning.
+  const heldNote = alreadyOut ? `, less ${alreadyOut} held or gone` : "";
+  if (activeCount > 0 && alreadyOut >= cap) {
+    warnings.push(`${alreadyOut} held or gone worker(s) already reach rollout.maxUnavailable (${config.rollout.maxUnavailable}: ${cap} of ${capacity.fleet}): the rollout still takes 1 host at a time, so ${alreadyOut + 1} will be out of service at once`);
+  }
   config.rollout.waves.slice(0, sizedWaves).forEach((size, i) => {
-    if (resolveBatch(size, activeCount) > cap) {
-      warnings.push(`rollout.waves[${i}] (${size}) is capped at ${cap} host(s) by rollout.maxUnavailable (${config.rollout.maxUnavailable})`);
+    if (resolveBatch(size, capacity.fleet) > perWave) {
+      warnings.push(`rollout.waves[${i}] (${size}) is capped at ${perWave} host(s) by rollout.maxUnavailable (${config.rollout.maxUnavailable}${heldNote})`);
     }
   });
   if (config.verify.metricsUrl === undefined && activeCount > 1) {

@@ -28,8 +28,9 @@ function connection(config: FleetConfig, access: HostAccess): command.types.inpu
     privateKey: access.privateKey,
     // Without hostKey the provider checks nothing (facts/pulumi.md); pin it wherever the operator gave one.
     ...(access.hostKey ? { hostKey: access.hostKey } : {}),
+    // Bounded per command and counted in the plan's worst case (budget.ts dialBudgetSeconds).
     dialErrorLimit: config.ssh.dialErrorLimit,
-    perDialTimeout: 15,
+    perDialTimeout: config.ssh.perDialTimeout,
   };
 }
 
@@ -53,6 +54,9 @@ export interface ScriptStepArgs {
 
 /** A `remote.Command` running one step script; children of the component passed in `opts.parent`. */
 export function scriptStep(name: string, args: ScriptStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+  // A replaced command's delete runs at the end of the whole update, outside any wave (facts/pulumi.md): a
+  // command with a delete must never be replaceable, and triggers are the only input that replaces one.
+  if (args.onDelete && args.triggers) throw new Error(`${name}: a step with a delete command cannot have triggers`);
   const sudo = args.config.ssh.user !== "root";
   const create = args.createIsMarker
     ? `echo step=registered host=${String(args.inputs.ZF_HOST ?? "")} status=ok`

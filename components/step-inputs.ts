@@ -49,6 +49,8 @@ export function rolloutStepInputs(config: FleetConfig, host: string, step: StepN
         ZF_MIN_HEALTHY: config.rollout.minHealthyTime,
         ZF_AUTO_REVERT: config.rollout.autoRevert,
         ZF_STEP_TIMEOUT: budget["start-worker"],
+        // The revert stops a worker that may still be draining: it gets the stop step's budget, as the plan counts.
+        ZF_STOP_TIMEOUT: budget.stop,
       };
     case "canary-gate":
       return { ...common, ...canaryGateInputs(config) };

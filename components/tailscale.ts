@@ -3,7 +3,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
+import { SETUP_BOUNDS } from "./budget";
 import { FleetConfig } from "./config";
+import { tailnetKeyDescription } from "./provider-limits";
 import { HostAccess, scriptStep } from "./remote";
 
 export interface TailnetMember {
@@ -27,9 +29,10 @@ export interface TailnetJoinArgs {
 export function joinTailnet(name: string, args: TailnetJoinArgs, parent: pulumi.Resource): TailnetMember {
   const { config, worker } = args;
   const key = new tailscale.TailnetKey(`${name}-key`, {
-    // Keys are single-use and short-lived, and every field forces a new key: naming the host's identity here
-    // gives a reinstalled host (new identity) a fresh key for its new join.
-    description: pulumi.interpolate`zombie-fleet ${worker} ${args.hostIdentity}`,
+    // Keys are single-use and short-lived, and every field forces a new key: hashing the host's identity into
+    // the description gives a reinstalled host (new identity) a fresh key for its new join. The provider caps
+    // the description at 50 characters (provider-limits.ts).
+    description: pulumi.output(args.hostIdentity).apply((identity) => tailnetKeyDescription(worker, identity)),
     reusable: false,
     ephemeral: false,
     preauthorized: true,
@@ -56,13 +59,18 @@ export function joinTailnet(name: string, args: TailnetJoinArgs, parent: pulumi.
     logging: "stdout",
   }, { parent, dependsOn: [...args.dependsOn, forgetStale] });
 
-  const device = tailscale.getDeviceOutput({ hostname: worker, waitFor: "120s" }, { parent, dependsOn: [join] });
+  const device = tailscale.getDeviceOutput({ hostname: worker, waitFor: `${SETUP_BOUNDS.tailnetDevice}s` }, { parent, dependsOn: [join] });
+  // Deleting either resource calls the Tailscale API on the device (SetKey / SetTags([]), no not-found tolerance:
+  // terraform-provider-tailscale v0.29.1 resource_device_key.go and resource_device_tags.go, Delete), which fails
+  // once the device is gone: logged out by the decommission, removed by forget-stale after a reinstall, or a dead
+  // host. Both only matter while the device exists, so a removed or replaced one is dropped from state instead.
+  const keepDevice = { parent, retainOnDelete: true };
   const deviceKey = new tailscale.DeviceKey(`${name}-device-key`, {
     deviceId: device.nodeId,
     // A worker must not drop off the tailnet when its node key expires (every 180 days by default).
     keyExpiryDisabled: true,
-  }, { parent });
-  const tags = new tailscale.DeviceTags(`${name}-device-tags`, { deviceId: device.nodeId, tags: config.tailscale.tags }, { parent });
+  }, keepDevice);
+  const tags = new tailscale.DeviceTags(`${name}-device-tags`, { deviceId: device.nodeId, tags: config.tailscale.tags }, keepDevice);
   const address = device.addresses.apply((addresses) => {
     const v4 = addresses.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
     if (!v4) throw new Error(`tailnet device ${worker} has no IPv4 address (got ${addresses.join(", ") || "none"})`);

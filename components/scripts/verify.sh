@@ -5,6 +5,7 @@
 #          restarts executor and worker on it, checks the verify command passes there, and still fails the step.
 # Inputs:  ZF_VERIFY_COMMAND (shell text, e.g. "zombied doctor worker"), ZF_MIN_HEALTHY (s), ZF_AUTO_REVERT
 #          (true | false, default false), ZF_STEP_TIMEOUT (s, default 60; bounds the command and each restart);
+#          ZF_STOP_TIMEOUT (s, default ZF_STEP_TIMEOUT; bounds the revert's stop of a worker that may be draining);
 #          optional ZF_DRAIN_DEADLINE (+ ZF_DRAIN_SIGNAL, ZF_DRAIN_COMPLETE_LOG): drain the unhealthy worker before
 #          the revert restarts it; optional ZF_VERSION: the release this rollout deployed. When `current` is
 #          another one (an earlier verify reverted it), the step fails without checking: passing would let a
@@ -29,8 +30,9 @@ ZF_PROP_NRestarts='' ZF_PROP_ActiveEnterTimestamp='' # set by zf_unit_show
 check_inputs() {
   ZF_AUTO_REVERT=${ZF_AUTO_REVERT:-false}
   ZF_STEP_TIMEOUT=${ZF_STEP_TIMEOUT:-60}
+  ZF_STOP_TIMEOUT=${ZF_STOP_TIMEOUT:-$ZF_STEP_TIMEOUT}
   zf_require "$STEP" ZF_VERIFY_COMMAND ZF_MIN_HEALTHY
-  zf_require_seconds "$STEP" ZF_MIN_HEALTHY ZF_STEP_TIMEOUT
+  zf_require_seconds "$STEP" ZF_MIN_HEALTHY ZF_STEP_TIMEOUT ZF_STOP_TIMEOUT
   zf_require_one_of "$STEP" ZF_AUTO_REVERT true false
 }
 
@@ -100,9 +102,9 @@ revert() {
   printf 'verify: %s unhealthy (%s): reverting to %s\n' "$bad" "$REASON" "$good" >&2
   if [[ -n "${ZF_DRAIN_DEADLINE:-}" ]]; then
     zf_drain_worker "${ZF_DRAIN_SIGNAL:-SIGUSR1}" "${ZF_DRAIN_COMPLETE_LOG:-drain complete, 0 active runs}" \
-      "$ZF_DRAIN_DEADLINE" "$ZF_STEP_TIMEOUT" || true
+      "$ZF_DRAIN_DEADLINE" "$ZF_STOP_TIMEOUT" || true
   fi
-  zf_stop_unit "$ZF_WORKER_UNIT" "$ZF_STEP_TIMEOUT" &&
+  zf_stop_unit "$ZF_WORKER_UNIT" "$ZF_STOP_TIMEOUT" &&
     zf_restart_executor "$ZF_STEP_TIMEOUT" &&
     zf_start_worker "$ZF_STEP_TIMEOUT" || rc=$?
   if (( rc != 0 )); then

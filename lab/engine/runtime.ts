@@ -21,6 +21,8 @@ export interface Registration {
   dependencies: string[];
   retainOnDelete: boolean;
   ignoreChanges: string[];
+  /** Input paths whose change replaces the resource (the command SDK adds `triggers[*]` to every command). */
+  replaceOnChanges: string[];
   deleteBeforeReplace: boolean;
 }
 
@@ -114,6 +116,7 @@ function wrapMonitor(
       dependencies: req.getDependenciesList(),
       retainOnDelete: req.getRetainondelete?.() ?? false,
       ignoreChanges: req.getIgnorechangesList(),
+      replaceOnChanges: req.getReplaceonchangesList(),
       deleteBeforeReplace: req.getDeletebeforereplace(),
     };
     out.push(reg);

@@ -58,14 +58,14 @@ export interface ProgramDump {
 }
 
 /** Evaluates index.ts with this config; `fail` names resources whose mock throws (a failed command). */
-export function runProgramWith(config: Record<string, unknown>, fail: string[] = [], root = ROOT): ProgramDump {
+export function runProgramWith(config: Record<string, unknown>, fail: string[] = [], root = ROOT, timeoutMs = 120_000): ProgramDump {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zf-program-"));
   try {
     const file = path.join(dir, "config.json");
     fs.writeFileSync(file, JSON.stringify(config));
     const args = ["--import", "tsx", path.join(root, "lab/engine/dump-program.ts"), file, ...(fail.length ? ["--fail", fail.join(",")] : [])];
     // The runtime flags promises left pending by a failed resource and exits 1 after we printed: read stdout.
-    const run = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
+    const run = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: timeoutMs });
     if (!run.stdout.startsWith("{")) throw new Error(`program run printed no result (exit ${run.status}): ${run.stderr.slice(0, 2000)}`);
     return JSON.parse(run.stdout) as ProgramDump;
   } finally {

@@ -32,3 +32,14 @@ test("a gone worker cannot be the canary", () => {
   expect(bad.registrations).toEqual([]);
   expect(bad.error).toMatch(/rollout\.canary: names a held worker/);
 });
+
+test("a worker's tailnet device settings are dropped from state when it leaves, never reset through the Tailscale API", () => {
+  // Their delete calls SetKey / SetTags([]) on the device and fails once it is gone (tailscale.ts): a removed,
+  // gone or reinstalled worker's device no longer exists when they are deleted or replaced.
+  const withTailnet = runProgramWith(stackConfig(workers, { tailscale: { enabled: true } }));
+  const device = withTailnet.registrations.filter((r) => /^tailscale:index\/device(Key|Tags):/.test(r.type));
+  expect(device.map((r) => r.name).sort()).toEqual(["w1-tailnet-device-key", "w1-tailnet-device-tags", "w2-tailnet-device-key", "w2-tailnet-device-tags"]);
+  for (const r of device) expect(r.retainOnDelete, r.name).toBe(true);
+  // The single-use key's delete ignores "not found" (resource_tailnet_key.go, Delete): it is deleted as usual.
+  expect(named(withTailnet, "w1-tailnet-key").retainOnDelete).toBe(false);
+});

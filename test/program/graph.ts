@@ -12,12 +12,49 @@ export function parseStep(name: string): { host: string; step: string } | undefi
 
 export interface StepNode { name: string; host: string; step: string; dependsOn: string[] }
 
-/** Rollout step commands with the names of the resources they depend on. */
+/**
+ * Rollout step commands with the names of the steps they wait for: direct dependencies that are steps, and the
+ * nearest steps behind any other resource in between (a wave barrier, a host's env or units).
+ */
 export function rolloutSteps(dump: ProgramDump): StepNode[] {
-  const nameOf = new Map(dump.registrations.map((r) => [r.urn, r.name]));
+  const byUrn = new Map(dump.registrations.map((r) => [r.urn, r]));
+  const isStep = (urn: string) => { const r = byUrn.get(urn); return !!r && r.type === REMOTE && !!parseStep(r.name); };
+  const memo = new Map<string, Set<string>>();
+  const nearestSteps = (urn: string): Set<string> => {
+    let found = memo.get(urn);
+    if (found) return found;
+    found = new Set();
+    memo.set(urn, found);
+    for (const dep of byUrn.get(urn)?.dependencies ?? []) {
+      if (isStep(dep)) found.add(byUrn.get(dep)!.name);
+      else for (const name of nearestSteps(dep)) found.add(name);
+    }
+    return found;
+  };
   return dump.registrations
-    .filter((r) => r.type === REMOTE && parseStep(r.name))
-    .map((r) => ({ name: r.name, ...parseStep(r.name)!, dependsOn: r.dependencies.map((u) => nameOf.get(u) ?? u) }));
+    .filter((r) => isStep(r.urn))
+    .map((r) => ({ name: r.name, ...parseStep(r.name)!, dependsOn: [...nearestSteps(r.urn)] }));
+}
+
+/** Names of every resource `name` waits for, directly or through others. */
+export function ancestors(dump: ProgramDump, name: string): Set<string> {
+  const byUrn = new Map(dump.registrations.map((r) => [r.urn, r]));
+  const start = dump.registrations.find((r) => r.name === name);
+  const seen = new Set<string>();
+  const stack = [...(start?.dependencies ?? [])];
+  while (stack.length) {
+    const urn = stack.pop()!;
+    const r = byUrn.get(urn);
+    if (!r || seen.has(r.name)) continue;
+    seen.add(r.name);
+    stack.push(...r.dependencies);
+  }
+  return seen;
+}
+
+/** Every dependency edge the program sends the engine (dependsOn and data dependencies). */
+export function edgeCount(dump: ProgramDump): number {
+  return dump.registrations.reduce((sum, r) => sum + r.dependencies.length, 0);
 }
 
 /** Layers hosts by the dependsOn edges between their steps: what the engine will run wave by wave. */

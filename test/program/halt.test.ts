@@ -21,6 +21,9 @@ test("halts at the first failing wave: a failed host in wave 1 stops wave 2 but 
   const dump = runProgramWith(raw, ["w2-deploy"]);
   const hostsWithSteps = new Set(rolloutSteps(dump).map((s) => s.host));
   expect([...hostsWithSteps].sort()).toEqual(["w1", "w2", "w3"]);
+  // The wave's barrier, which wave 2 waits for, is never registered: the canary's is.
+  const barriers = dump.registrations.filter((r) => /-wave-\d+-passed$/.test(r.name)).map((r) => r.name);
+  expect(barriers).toEqual(["fleet-wave-0-passed"]);
   const w3 = rolloutSteps(dump).filter((s) => s.host === "w3").map((s) => s.step);
   expect(w3).toContain("verify");
   // Host setup that is not gated (layout, decommission marker) still exists for later hosts.

@@ -120,6 +120,15 @@ describe("verify.sh", () => {
     expect(h().calls("systemctl restart")).toEqual([]);
   });
 
+  test("a revert waits ZF_STOP_TIMEOUT, not the restart timeout, for a worker that drains on its stop signal", async () => {
+    // The stop step's budget (the unit's TimeoutStopSec and a margin) is what a still-draining worker may need;
+    // the plan counts that budget inside verify, so the script must allow it too.
+    await badRelease({ doctor: { doctor_exit: 1 }, worker: { on_term: "drain", drain_seconds: 4 } });
+    const r = await h().run("verify.sh", inputs({ ZF_AUTO_REVERT: "true", ZF_STEP_TIMEOUT: 3, ZF_STOP_TIMEOUT: 20 }));
+    expect(r.status).toMatchObject({ status: "fail", reverted_to: "1.0.0", revert_healthy: "true" });
+    expect(h().unitState(WORKER).ActiveState).toBe("active");
+  });
+
   test("a revert drains the unhealthy worker first when drain inputs are given", async () => {
     await badRelease({ doctor: { doctor_exit: 1 } });
     const r = await h().run("verify.sh", inputs({ ZF_AUTO_REVERT: "true", ZF_DRAIN_DEADLINE: 2 }));

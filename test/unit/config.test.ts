@@ -71,6 +71,11 @@ const MALFORMED: [string, string, (raw: Raw) => void][] = [
   ["ssh port out of range", "ssh.port", (r) => (r.ssh.port = 70000)],
   ["hostKeys naming no worker", "ssh.hostKeys.w-ghost", (r) => (r.ssh.hostKeys = { "w-ghost": "ssh-ed25519 AAAA" })],
   ["ssh.privateKey missing", "ssh.privateKey", (r) => delete r.ssh.privateKey],
+  ["an ssh-rsa host key pinned", "ssh.hostKeys.w-a", (r) => (r.ssh.hostKeys = { "w-a": "ssh-rsa AAAAB3NzaC1yc2E host" })],
+  ["a host key that is not a key line", "ssh.hostKeys.w-a", (r) => (r.ssh.hostKeys = { "w-a": "SHA256:abc" })],
+  ["unlimited dial retries", "ssh.dialErrorLimit", (r) => (r.ssh.dialErrorLimit = -1)],
+  ["no per-dial timeout", "ssh.perDialTimeout", (r) => (r.ssh.perDialTimeout = "0s")],
+  ["a per-dial timeout over 2 minutes", "ssh.perDialTimeout", (r) => (r.ssh.perDialTimeout = "1h")],
   ["tailscale tag without tag: prefix", "tailscale.tags[0]", (r) => (r.tailscale = { tags: ["zombie-worker"] })],
   ["unknown top-level key", "rolout", (r) => (r.rolout = {})],
 ];
@@ -91,6 +96,11 @@ describe("a malformed config is rejected with its path", () => {
     expect(problems[0]).toMatch(/ \(got .+\)$/);
     expect(problems[0]).not.toContain(SECRET_MARKER);
   });
+});
+
+test("an ssh-rsa host key is refused with the reason and the fix", () => {
+  const problems = problemsOf(mutated((r) => (r.ssh.hostKeys = { "w-a": "ssh-rsa AAAAB3NzaC1yc2E host" })));
+  expect(problems[0]).toMatch(/^ssh\.hostKeys\.w-a: is an ssh-rsa key, which cannot be pinned: .*OpenSSH 8\.8.*ssh-keyscan -t ed25519/);
 });
 
 describe("several problems", () => {

@@ -2,9 +2,11 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { FleetConfig } from "../../components/config";
 import { ConfigError, validateFleetConfig } from "../../components/config-load";
+import { DEPLOY_JOB_TIMEOUT_MINUTES, DEPLOY_SETUP_MINUTES, GITHUB_JOB_LIMIT_MINUTES } from "../../components/budget";
 import { ROLLOUT_STEPS, planRollout, stepBudgets } from "../../components/plan";
 import { buildReport } from "../../components/plan-report";
 import { renderText } from "../../components/plan-text";
+import { rolloutStepInputs } from "../../components/step-inputs";
 import { STOP_MARGIN_SECONDS } from "../../components/units";
 import { Raw, fleet, hostWorkers, minimalRaw } from "./fleet-fixture";
 
@@ -119,22 +121,115 @@ describe("held workers", () => {
   });
 });
 
+// Waves and maxUnavailable count one population, the whole fleet, with held and gone workers already out: a
+// rollout never has more than maxUnavailable of the fleet out of service at once (README, rollout.maxUnavailable).
+describe("capacity with held and gone workers", () => {
+  const outAtOnce = (plan: ReturnType<typeof planRollout>) =>
+    Math.max(...plan.waves.map((w) => w.hosts.length)) + plan.alreadyUnavailable;
+
+  test("marking 2 dead hosts of 20 gone leaves 3 live hosts per wave under a 25% cap, not 5", () => {
+    const plan = planRollout(fleet(20, { waves: ["50%"], maxUnavailable: "25%" }, (raw) => {
+      raw.workers[18].gone = true;
+      raw.workers[19].gone = true;
+    }));
+    expect(plan.maxUnavailable).toBe(5);
+    expect(plan.waves.slice(1).map((w) => w.hosts.length)).toEqual([3, 3, 3, 3, 3, 2]);
+    expect(outAtOnce(plan)).toBe(5);
+  });
+
+  test("held workers count as unavailable: 3 held of 20 under a cap of 5 leave waves of 2", () => {
+    const plan = planRollout(fleet(20, { waves: [5], maxUnavailable: 5 }, (raw) => {
+      for (const i of [0, 1, 2]) raw.workers[i].hold = "out of service";
+    }));
+    expect(plan.waves.slice(1).map((w) => w.hosts.length)).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
+    expect(outAtOnce(plan)).toBe(5);
+    expect(plan.warnings).toContain("rollout.waves[0] (5) is capped at 2 host(s) by rollout.maxUnavailable (5, less 3 held or gone)");
+  });
+
+  test("wave percentages count the whole fleet, held and gone workers included", () => {
+    const plan = planRollout(fleet(20, { waves: ["10%"], maxUnavailable: "75%" }, (raw) => {
+      for (const i of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]) raw.workers[i].gone = true;
+    }));
+    // 10% of 20 = 2 per wave (10% of the 10 live ones would be 1).
+    expect(plan.waves.slice(1).map((w) => w.hosts.length)).toEqual([2, 2, 2, 2, 1]);
+  });
+
+  test("when held and gone workers already reach the cap, one host at a time goes, with a warning", () => {
+    const plan = planRollout(fleet(8, { waves: ["50%"], maxUnavailable: "25%" }, (raw) => {
+      raw.workers[6].gone = true;
+      raw.workers[7].hold = "disk swap";
+    }));
+    expect(plan.waves.slice(1).every((w) => w.hosts.length === 1)).toBe(true);
+    expect(plan.warnings).toContain("2 held or gone worker(s) already reach rollout.maxUnavailable (25%: 2 of 8): the rollout still takes 1 host at a time, so 3 will be out of service at once");
+  });
+});
+
 describe("estimate", () => {
-  test("is every deadline spent in full, the canary wave adding the canary deadline", () => {
+  // Defaults: dialErrorLimit 3, perDialTimeout 10 s: 4 dials of 10 s and waits of 0.1 + 0.15 + 0.225 s (rounded up).
+  const DIAL = 4 * 10 + 1;
+  // Tailscale is on by default: layout (3 apt-get runs of 600 s), forget-stale 60, join 300, device lookup 120.
+  const SETUP = 1800 + DIAL + 60 + 300 + DIAL + 120;
+
+  test("is every deadline spent in full and every dial retried, the canary wave adding the canary gate", () => {
     const plan = planRollout(fleet(3, { drainDeadline: "6m", minHealthyTime: "30s", canaryDeadline: "15m", waves: [2], maxUnavailable: 2 }));
     // drain 360 + stop (the unit's TimeoutStopSec, drain + margin, plus 10 s) + deploy 600 + restart-executor 60
     // + start-worker 60 + verify: doctor 60 + minHealthyTime 30, plus the autoRevert inside it (drain, stop,
-    // restart-executor 60, start-worker 60, doctor 60)
+    // restart-executor 60, start-worker 60, doctor 60); env and units (60, side by side) before them; each
+    // command may spend DIAL reaching its host.
     const stop = 360 + STOP_MARGIN_SECONDS + 10;
     const verify = 60 + 30 + (360 + stop + 60 + 60 + 60);
-    const chain = 360 + stop + 600 + 60 + 60 + verify;
-    expect(plan.waves.map((w) => w.worstCaseSeconds)).toEqual([chain + 900, chain]);
-    expect(plan.estimate.worstCaseSeconds).toBe(2 * chain + 900);
+    const chain = 60 + 360 + stop + 600 + 60 + 60 + verify + 7 * DIAL;
+    expect(plan.waves.map((w) => w.worstCaseSeconds)).toEqual([chain + 900 + DIAL, chain]);
+    expect(plan.estimate.setupSeconds).toBe(SETUP);
+    expect(plan.estimate.worstCaseSeconds).toBe(SETUP + 2 * chain + 900 + DIAL);
   });
 
   test("counts verify once without autoRevert", () => {
     const plan = planRollout(fleet(2, { autoRevert: false, minHealthyTime: "1m", waves: [1] }));
-    expect(plan.waves[1].worstCaseSeconds).toBe(360 + (360 + STOP_MARGIN_SECONDS + 10) + 600 + 60 + 60 + 120);
+    expect(plan.waves[1].worstCaseSeconds).toBe(60 + 360 + (360 + STOP_MARGIN_SECONDS + 10) + 600 + 60 + 60 + 120 + 7 * DIAL);
+  });
+
+  test("counts the provider's dial retries: 10 retries of 15 s are 11 dials and 12 s of waits per command", () => {
+    const base = planRollout(fleet(2, { waves: [1] }));
+    const slow = planRollout(fleet(2, { waves: [1] }, (raw) => { raw.ssh.dialErrorLimit = 10; raw.ssh.perDialTimeout = "15s"; }));
+    // Waits 0.1 × 1.5^i for i < 10 = 11.33 s, rounded up; 7 commands per wave, 2 in setup (layout, join).
+    const perCommand = 11 * 15 + 12;
+    expect(slow.waves[1].worstCaseSeconds - base.waves[1].worstCaseSeconds).toBe(7 * (perCommand - DIAL));
+    expect(slow.estimate.setupSeconds - base.estimate.setupSeconds).toBe(2 * (perCommand - DIAL));
+  });
+
+  test("leaves the tailnet join out of the setup when Tailscale is off", () => {
+    const plan = planRollout(fleet(2, {}, (raw) => { raw.tailscale = { enabled: false }; }));
+    expect(plan.estimate.setupSeconds).toBe(1800 + DIAL);
+  });
+
+  test("verify's revert stops the worker within the stop step's budget, as the plan counts it", () => {
+    const config = fleet(2, { drainDeadline: "10m" });
+    expect(rolloutStepInputs(config, "w0", "verify").ZF_STOP_TIMEOUT).toBe(stepBudgets(config).stop);
+    expect(stepBudgets(config).stop).toBe(600 + STOP_MARGIN_SECONDS + 10);
+  });
+});
+
+test("says that an ordered server's delivery is not in the worst case", () => {
+  const plan = planRollout(fleet(3, {}, (raw) => {
+    raw.ssh.publicKey = "ssh-ed25519 AAAAC3Nza fleet";
+    raw.workers[2] = { name: "w2", ovh: { order: { plan: "24rise01", datacenter: "bhs", os: "debian12_64" } } };
+  }));
+  expect(plan.warnings).toContain("the worst case does not count the time OVH takes to deliver an ordered server (w2): a first `pulumi up` of these may take longer");
+  expect(planRollout(fleet(3)).warnings.filter((w) => w.includes("OVH"))).toEqual([]);
+});
+
+describe("the deploy job's limits", () => {
+  test("a plan that fits the job's timeout has no warning about it", () => {
+    expect(planRollout(fleet(5)).warnings.filter((w) => w.includes("job"))).toEqual([]);
+  });
+
+  test("a stack whose worst case exceeds the deploy job's timeout and GitHub's 6 hours is warned about, twice", () => {
+    const plan = planRollout(fleet(12, { waves: [1], maxUnavailable: 1 }));
+    const minutes = Math.ceil(plan.estimate.worstCaseSeconds / 60);
+    expect(minutes + DEPLOY_SETUP_MINUTES).toBeGreaterThan(GITHUB_JOB_LIMIT_MINUTES);
+    expect(plan.warnings).toContain(`the worst case (${minutes} min, plus ${DEPLOY_SETUP_MINUTES} min of job setup) exceeds the deploy job's timeout-minutes (${DEPLOY_JOB_TIMEOUT_MINUTES}): a slow rollout would be cut in the middle of a wave`);
+    expect(plan.warnings.some((w) => w.includes(`exceeds GitHub's ${GITHUB_JOB_LIMIT_MINUTES}-minute job limit`))).toBe(true);
   });
 });
 
@@ -203,16 +298,18 @@ describe("properties of every valid config", () => {
     }));
   });
 
-  test("no wave is larger than the cap, and wave sizes follow the serial list", () => {
+  test("no wave takes more hosts than the cap leaves once held and gone ones count, and sizes follow the serial list", () => {
     fc.assert(fc.property(scenario, (s) => {
       const config = configOf(s);
       fc.pre(config !== undefined);
       const plan = planRollout(config!);
-      const active = config!.workers.filter((w) => w.hold === undefined).length;
-      const cap = resolve(config!.rollout.maxUnavailable, config!.workers.length);
+      // One population: every configured worker, held (and gone) ones already unavailable.
+      const fleetSize = config!.workers.length;
+      const out = config!.workers.filter((w) => w.hold !== undefined).length;
+      const cap = Math.max(1, resolve(config!.rollout.maxUnavailable, fleetSize) - out);
       const rest = plan.canary ? plan.waves.slice(1) : plan.waves;
       rest.forEach((wave, j) => {
-        const wanted = Math.min(resolve(s.waves[Math.min(j, s.waves.length - 1)], active), cap);
+        const wanted = Math.min(resolve(s.waves[Math.min(j, s.waves.length - 1)], fleetSize), cap);
         expect(wave.hosts.length).toBeLessThanOrEqual(cap);
         // Every wave is its serial size; only the last may be smaller (it takes what is left).
         if (j < rest.length - 1) expect(wave.hosts.length).toBe(wanted);

@@ -17,6 +17,7 @@ import { parse as parseYaml } from "yaml";
 import { loadStackFile } from "../../components/config-load";
 import { buildReport } from "../../components/plan-report";
 import { Raw } from "./fleet-fixture";
+import { DEPLOY_JOB_TIMEOUT_MINUTES, DEPLOY_SETUP_MINUTES, GITHUB_JOB_LIMIT_MINUTES } from "../../components/budget";
 
 const ROOT = path.join(__dirname, "..", "..");
 const FILES = { preview: ".github/workflows/preview.yml", deploy: ".github/workflows/deploy.yml" } as const;
@@ -33,10 +34,7 @@ const SECRETS = [
   "TAILSCALE_OAUTH_CLIENT_ID", "TAILSCALE_OAUTH_CLIENT_SECRET", "TAILSCALE_API_KEY", "TAILSCALE_TAILNET",
 ];
 const FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository";
-/** Minutes the deploy job needs besides the rollout: checkout, npm ci, CLI and plugin install, preview. */
-const SETUP_MARGIN_MINUTES = 15;
-/** GitHub-hosted runners end every job at 6 hours. */
-const GITHUB_JOB_LIMIT_MINUTES = 360;
+const SETUP_MARGIN_MINUTES = DEPLOY_SETUP_MINUTES;
 
 const jobsOf = (wf: Raw) => Object.entries(wf.jobs as Record<string, Raw>);
 const stepsOf = (wf: Raw) => jobsOf(wf).flatMap(([id, job]) => (job.steps as Raw[]).map((step) => ({ job: id, step })));
@@ -323,6 +321,10 @@ describe("steps", () => {
     expect(timeout * 60, `worst case ${report.estimate.worstCaseSeconds} s + ${SETUP_MARGIN_MINUTES} min setup`)
       .toBeGreaterThanOrEqual(report.estimate.worstCaseSeconds + SETUP_MARGIN_MINUTES * 60);
     expect(timeout).toBeLessThanOrEqual(GITHUB_JOB_LIMIT_MINUTES);
+  });
+
+  test("the deploy timeout is the one the plan warns against, for every stack", () => {
+    expect(deploy.jobs.deploy["timeout-minutes"]).toBe(DEPLOY_JOB_TIMEOUT_MINUTES);
   });
 });
 
