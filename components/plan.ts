@@ -161,7 +161,7 @@ function waveWorstCase(config: FleetConfig, gate: WavePlan["gate"], reinstalls: 
   const dial = dialBudgetSeconds(config);
   const setup = Math.max(SETUP_BOUNDS.env, SETUP_BOUNDS.units) + dial;
   const chain = ROLLOUT_STEPS.reduce((sum, step) => sum + budget[step] + dial, 0);
-  const reinstall = reinstalls ? budget.drain + budget.stop + STEP_BOUNDS.reinstall + 3 * dial : 0;
+  const reinstall = reinstalls ? budget.drain + budget.stop + 2 * dial + STEP_BOUNDS.reinstall : 0;
   return reinstall + setup + chain + (gate === "canary-gate" ? budget["canary-gate"] + dial : 0);
 }
 

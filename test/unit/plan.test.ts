@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { FleetConfig } from "../../components/config";
 import { ConfigError, validateFleetConfig } from "../../components/config-load";
-import { DEPLOY_JOB_TIMEOUT_MINUTES, DEPLOY_SETUP_MINUTES, GITHUB_JOB_LIMIT_MINUTES } from "../../components/budget";
+import { DEPLOY_JOB_TIMEOUT_MINUTES, DEPLOY_SETUP_MINUTES, GITHUB_JOB_LIMIT_MINUTES, dialBudgetSeconds } from "../../components/budget";
 import { ROLLOUT_STEPS, planRollout, stepBudgets } from "../../components/plan";
 import { buildReport } from "../../components/plan-report";
 import { renderText } from "../../components/plan-text";
@@ -326,14 +326,14 @@ describe("a reinstall in the plan", () => {
     raw.workers[2] = { name: "w2", ovh: { serviceName: "ns1.example.net", ...(os ? { reinstall: { os } } : {}) } };
   });
 
-  test("is on the host, in its wave, and the wave's worst case counts the drain, stop and OVH's reinstall", () => {
+  test("is on the host, in its wave, and the wave's worst case counts the drain, stop (with their dials) and OVH's reinstall", () => {
     const plan = planRollout(withReinstall("debian12_64"));
     const without = planRollout(withReinstall());
     expect(plan.hosts.w2.reinstall).toBe("debian12_64");
     expect(without.hosts.w2.reinstall).toBeUndefined();
     const wave = plan.hosts.w2.wave;
     const config = withReinstall("debian12_64");
-    const extra = config.rollout.drainDeadline + stepBudgets(config).stop + 45 * 60;
+    const extra = config.rollout.drainDeadline + stepBudgets(config).stop + 2 * dialBudgetSeconds(config) + 45 * 60;
     expect(plan.waves[wave].worstCaseSeconds - without.waves[wave].worstCaseSeconds).toBe(extra);
     for (const w of plan.waves.filter((w) => w.index !== wave)) expect(w.worstCaseSeconds).toBe(without.waves[w.index].worstCaseSeconds);
   });
