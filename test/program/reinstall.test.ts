@@ -1,6 +1,7 @@
 // The reinstall of an adopted server (issue 11 item 1): in its wave, after its drain and stop, exactly once, with
 // the fleet's key and hostname, followed by its whole setup; the server resource itself never changes.
 import { expect, test } from "vitest";
+import { tailnetKeyDescription } from "../../components/provider-limits";
 import { unwrapSecrets } from "../../lab/engine/runtime";
 import { ProgramDump, REMOTE, byType, named, runProgramWith, stackConfig } from "./fixtures";
 
@@ -50,9 +51,9 @@ test("exactly one reinstall task, with the fleet's key and the worker's hostname
 });
 
 test("the reinstall runs in the host's wave, after its drain and stop on the old system", () => {
-  expect(depsOf(dump, "box-reinstall")).toEqual(expect.arrayContaining(["box-stop-before-reinstall", "canary-canary-gate"]));
-  expect(depsOf(dump, "box-stop-before-reinstall")).toEqual(expect.arrayContaining(["box-drain-before-reinstall", "canary-canary-gate"]));
-  expect(depsOf(dump, "box-drain-before-reinstall")).toEqual(expect.arrayContaining(["box-scripts-before-reinstall", "canary-canary-gate"]));
+  expect(depsOf(dump, "box-reinstall")).toEqual(expect.arrayContaining(["box-stop-before-reinstall", "fleet-wave-0-passed"]));
+  expect(depsOf(dump, "box-stop-before-reinstall")).toEqual(expect.arrayContaining(["box-drain-before-reinstall", "fleet-wave-0-passed"]));
+  expect(depsOf(dump, "box-drain-before-reinstall")).toEqual(expect.arrayContaining(["box-scripts-before-reinstall", "fleet-wave-0-passed"]));
   expect(String(named(dump, "box-drain-before-reinstall").inputs.create)).toMatch(/run\.sh' drain$/);
   expect(String(named(dump, "box-stop-before-reinstall").inputs.create)).toMatch(/run\.sh' stop$/);
   // Over the public address: the tailnet membership is replaced after the reinstall.
@@ -69,7 +70,9 @@ test("the host's whole setup and chain come after the reinstall and carry its id
     expect(ancestors(dump, name).has("box-reinstall"), name).toBe(true);
     expect(JSON.stringify(unwrapSecrets(named(dump, name).inputs.triggers)), name).toContain("box-reinstall-id");
   }
-  expect(String(unwrapSecrets(named(dump, "box-tailnet-key").inputs.description))).toContain("box-reinstall-id");
+  // The key's description hashes the identity (50 characters at most, provider-limits.ts): a fresh key per reinstall.
+  expect(String(unwrapSecrets(named(dump, "box-tailnet-key").inputs.description)))
+    .toBe(tailnetKeyDescription("box", "ns502.ip-51-79-11.net/reinstalled/box-reinstall-id"));
 });
 
 test("a worker without a reinstall gets no pre-reinstall commands", () => {
