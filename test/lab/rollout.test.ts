@@ -206,11 +206,11 @@ describe("scaling", () => {
   });
 
   test("scale in by one: the host is drained (its in-flight runs complete) and stopped before it is forgotten", async () => {
-    // Fill every worker slot with runs that outlast the engine's way to the decommission (program, plan, the other
-    // deletes first: 10-30 s here) but end well inside the 60 s drain deadline.
-    for (let i = 0; i < 10; i++) await enqueueRun(redis, `scale-in-${i}`, 45_000);
-    await new Promise((r) => setTimeout(r, 1500));
-    const result = await apply(stack.workers(FLEET));
+    // Fill every worker slot with runs that outlast the engine's way to the decommission but stay inside the
+    // workers' RUN_TIMEOUT_MS (30 s): queued once the stack is set up and `up` starts (the line below), not before
+    // the driver's own start-up.
+    const fillSlots = async () => { for (let i = 0; i < 10; i++) await enqueueRun(redis, `scale-in-${i}`, 25_000); };
+    const result = await apply(stack.workers(FLEET), { when: { pattern: /on the real engine/, run: fillSlots } });
     expect(result.code, result.output).toBe(0);
     const decommission = /step=decommission host=lab-worker-5 status=ok .*/.exec(result.output)?.[0];
     expect(decommission).toMatch(/drain=complete/);
@@ -295,8 +295,8 @@ describe("a run that outlives the drain deadline", () => {
   const envShortRunTimeout = { GITHUB_APP_ID: "1029384", WORKER_CONCURRENCY: "2", LOG_LEVEL: "info", RUN_TIMEOUT_MS: "6000" };
   // Eight runs for the eight worker threads (2 per host): each thread takes one, so every serving host has two in
   // flight. Queued when the engine reaches the step named, not before: its start-up takes 10-30 s here.
-  const longRuns = (prefix: string, ms: number) => async () => {
-    for (let i = 0; i < 8; i++) await enqueueRun(redis, `${prefix}-${i}`, ms);
+  const longRuns = (prefix: string, ms: number, count = 8) => async () => {
+    for (let i = 0; i < count; i++) await enqueueRun(redis, `${prefix}-${i}`, ms);
   };
 
   test("onDrainDeadline: fail halts at the canary; the canary still finishes its runs, then stays drained", async () => {
@@ -316,18 +316,19 @@ describe("a run that outlives the drain deadline", () => {
 
   test("onDrainDeadline: proceed goes on after the deadline, and the stop still lets the runs finish", async () => {
     stack.set("rollout", { onDrainDeadline: "proceed" });
-    // The canary's gate needs runs; once it passed, the load stops and eight 28 s runs fill every thread, so
-    // lab-worker-2 has runs that outlast its drain deadline. 28 s, because the workers still run with the
-    // RUN_TIMEOUT_MS (30 s) they were started with.
+    // lab-worker-2 goes first here, so its drain follows `up`'s start by seconds: its two 28 s runs (queued when
+    // `up` starts, one per thread of the serving hosts; lab-worker-1 stays drained from the test above) are still
+    // in flight at its 6 s deadline and end inside the unit's stop timeout (deadline + 30 s). 28 s, because the
+    // workers still run with the RUN_TIMEOUT_MS (30 s) they were started with.
+    stack.set("rollout", { canary: "lab-worker-2" });
     const traffic = load(30, 1, 1000, 2000);
-    const result = await apply(stack, {
-      when: { pattern: /done\s+lab-worker-1-canary-gate/, run: async () => { await traffic.stop(); await longRuns("long-proceed", 28_000)(); } },
-    });
+    const result = await apply(stack, { when: { pattern: /on the real engine/, run: longRuns("long-proceed", 28_000, 6) } });
     await traffic.stop();
     expect(result.code, result.output).toBe(0);
     expect(result.output).toMatch(/step=drain host=lab-worker-2 status=ok .*drain=deadline/);
     // The unit's TimeoutStopSec (drain deadline + 30 s) covered what was left of the runs: the stop waited.
     await expectNoRunLost(60);
     for (const host of FLEET) expect((await unitStates(lab, host))["zombied-worker.active"]).toBe("active");
+    stack.set("rollout", { canary: "lab-worker-1" });
   });
 });
