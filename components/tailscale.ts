@@ -4,7 +4,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import { FleetConfig } from "./config";
-import { HostAccess, scriptStep } from "./remote";
+import { tailnetJoinSpec } from "./host-commands";
+import { HostAccess, remoteCommand } from "./remote";
 
 export interface TailnetMember {
   /** The host's tailnet IPv4 address: every later step connects to it. */
@@ -46,15 +47,9 @@ export function joinTailnet(name: string, args: TailnetJoinArgs, parent: pulumi.
     logging: "stdoutAndStderr",
   }, { parent, dependsOn: args.dependsOn });
 
-  const join = scriptStep(`${name}-join`, {
-    config,
-    access: args.publicAccess,
-    script: "tailscale-join",
-    inputs: { ZF_HOST: worker, ZF_TS_HOSTNAME: worker, ZF_TS_TAGS: config.tailscale.tags.join(",") },
-    stdin: key.key,
-    triggers: [args.hostIdentity],
-    logging: "stdout",
-  }, { parent, dependsOn: [...args.dependsOn, forgetStale] });
+  const join = remoteCommand(`${name}-join`, config, args.publicAccess,
+    tailnetJoinSpec<pulumi.Input<unknown>>(config, worker, { what: "host identity", value: args.hostIdentity }, key.key),
+    { parent, dependsOn: [...args.dependsOn, forgetStale] });
 
   const device = tailscale.getDeviceOutput({ hostname: worker, waitFor: "120s" }, { parent, dependsOn: [join] });
   const deviceKey = new tailscale.DeviceKey(`${name}-device-key`, {
