@@ -14,6 +14,8 @@ import { Harness, useHarness } from "./harness";
 const MARKER = "zf-marker-9c2e71d4-secret";
 const config = fleetConfig({
   rollout: { drainDeadline: "1s", canaryDeadline: "1s", minHealthyTime: "1s" },
+  // A drain deadline must cover a run's timeout (config-load.ts): runs here time out in 1 s too.
+  env: { RUN_TIMEOUT_MS: "1000" },
   verify: { metricsUrl: "http://127.0.0.1:9/metrics" },
   release: {
     version: "2026.04.1",
