@@ -12,10 +12,10 @@ import {
 } from "../components/program-digest";
 
 /** Where each export of ProgramModules lives in components/. */
-const MODULE_FILES = ["config-load", "units", "env", "fingerprint", "script-command", "step-inputs"];
+const MODULE_FILES = ["config-load", "units", "env", "fingerprint", "host-commands"];
 
 /** Files whose change the digest evaluates; any other program file is named in a note for `pulumi preview`. */
-const DIGESTED = /^components\/(scripts\/|units\.ts$|env\.ts$|fingerprint\.ts$|script-command\.ts$|step-inputs\.ts$|plan\.ts$|config(-load)?\.ts$|duration\.ts$)/;
+const DIGESTED = /^components\/(scripts\/|host-commands\.ts$|units\.ts$|env\.ts$|fingerprint\.ts$|script-command\.ts$|step-inputs\.ts$|plan\.ts$|config(-load)?\.ts$|duration\.ts$)/;
 const PROGRAM = /^(index\.ts$|components\/|Pulumi\.yaml$|package(-lock)?\.json$)/;
 
 export class BaseRefError extends Error {}
@@ -73,6 +73,11 @@ export function extractBase(repo: string, commit: string, ref: string, stackPath
 /** The program modules under `root` (a checkout or an extracted base). */
 export async function loadProgram(root: string): Promise<ProgramModules> {
   const merged: Record<string, unknown> = {};
+  // Before host-commands.ts, what a host gets was spread over worker.ts and remote.ts, which need Pulumi resources.
+  const lacking = MODULE_FILES.filter((file) => !fs.existsSync(path.join(root, "components", `${file}.ts`)));
+  if (lacking.length) {
+    throw new Error(`it predates ${lacking.map((f) => `components/${f}.ts`).join(", ")} (the pure definition of what a host gets)`);
+  }
   for (const file of MODULE_FILES) {
     const url = pathToFileURL(path.join(root, "components", `${file}.ts`)).href;
     const mod = (await import(url)) as Record<string, unknown> & { default?: Record<string, unknown> };

@@ -13,6 +13,7 @@ import { dangerNotes } from "./plan-danger";
 import { renderEnvFile } from "./env";
 import { contractHash, envTextHash, releaseHash, unitsHash } from "./fingerprint";
 import { HostPlan, planRollout } from "./plan";
+import { SETUP_COMMANDS } from "./host-commands";
 import { ProgramChange, programReruns } from "./program-digest";
 import { rolloutStepInputs } from "./step-inputs";
 import { renderUnits } from "./units";
@@ -132,7 +133,7 @@ function workerReasons(
   const reasons = REASONS.filter((r) => parts.some((p) => p.reason === r));
   const changes = [...new Set(parts.flatMap((p) => p.changes))];
   if (!reasons.length) return { reasons: ["unchanged"], changes: [], runs: "nothing" };
-  return { reasons, changes, runs: whatRuns(reasons, host, ctx.program) };
+  return { reasons, changes, runs: whatRuns(reasons, host, ctx.program, ctx.head.config) };
 }
 
 /** What a new host gets before its rollout chain: its server and tailnet device, when it has them. */
@@ -141,8 +142,8 @@ function hostSetUp(worker: WorkerConfig, config: FleetConfig): string[] {
   return [server, config.tailscale.enabled ? "join the tailnet" : ""].filter(Boolean);
 }
 
-function whatRuns(reasons: Reason[], host: HostPlan, program?: ProgramChange): string {
-  if (reasons.includes("program change") && program) return withProgram(reasons, host, program);
+function whatRuns(reasons: Reason[], host: HostPlan, program: ProgramChange | undefined, config: FleetConfig): string {
+  if (reasons.includes("program change") && program) return withProgram(reasons, host, program, config);
   if (reasons.length === 1 && reasons[0] === "canary gate change") return "canary-gate only (nothing is drained)";
   const rewrite = [reasons.includes("env change") && ".env", reasons.includes("unit change") && "units"];
   const first = rewrite.filter(Boolean).length ? `rewrite ${rewrite.filter(Boolean).join(" and ")}, then ` : "";
@@ -154,8 +155,9 @@ function whatRuns(reasons: Reason[], host: HostPlan, program?: ProgramChange): s
 }
 
 /** What runs when the program changed too: its commands joined with those the stack's reasons re-run. */
-function withProgram(reasons: Reason[], host: HostPlan, program: ProgramChange): string {
-  const runs = new Set<string>(programReruns(program, host.steps));
+function withProgram(reasons: Reason[], host: HostPlan, program: ProgramChange, config: FleetConfig): string {
+  const setup = SETUP_COMMANDS.filter((c) => c !== "tailnet" || config.tailscale.enabled);
+  const runs = new Set<string>(programReruns(program, setup, host.steps));
   const stack = reasons.filter((r) => r !== "program change");
   if (stack.includes("env change")) runs.add("env");
   if (stack.includes("unit change")) runs.add("units");
@@ -164,7 +166,7 @@ function withProgram(reasons: Reason[], host: HostPlan, program: ProgramChange):
     const all = stack.includes("release change") || stack.includes("host change");
     for (const s of host.steps) if (all || s !== "deploy") runs.add(s);
   }
-  const order = ["layout", "env", "units", ...host.steps].filter((s) => runs.has(s));
+  const order = [...setup, ...host.steps].filter((s) => runs.has(s));
   if (!order.length) return "nothing on the host (only stored commands change)";
   const download = runs.has("deploy") ? "" : " (no download: the release is unchanged)";
   return `${order.join(" → ")}${download}`;

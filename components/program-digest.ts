@@ -1,14 +1,14 @@
-// What the PROGRAM (not the stack file) puts on a host, as digests: the triggers and command texts every host's
-// remote commands get from the step scripts, the unit and .env renderers, the step inputs and the fingerprint.
-// Comparing the digest of two versions of the program, on the same stack config, says which steps of every
-// active worker re-run because of a code change alone (a scripts-only change re-runs every step of every host).
+// What the PROGRAM (not the stack file) puts on a host, as digests of each command's parts (text, stored delete,
+// stdin, each trigger), taken from components/host-commands.ts: the one definition of what a host gets, which
+// worker.ts builds its resources from. Comparing the digests of two versions of the program, on the same stack
+// config, says which commands of every active worker re-run because of a code change alone.
 // PURE: it takes the modules of one version of the program (cli/base-ref.ts loads a git ref's), so the same code
-// digests the base and the head. It mirrors worker.ts's resources; test/program/digest.test.ts holds it to them.
+// digests the base and the head. test/program/digest.test.ts holds the specs to what the program registers.
 import { createHash } from "node:crypto";
 import type { StackFile } from "./config-load";
 import type { FleetConfig } from "./config";
+import type { HostSpecs, HostValues } from "./host-commands";
 import type { StepName } from "./plan";
-import type { ScriptInputs, ScriptName } from "./script-command";
 import type { RenderedUnits } from "./units";
 
 /** The exports of one version of the program that the digest reads (components/*.ts of that version). */
@@ -17,82 +17,43 @@ export interface ProgramModules {
   renderUnits(config: FleetConfig): RenderedUnits;
   renderEnvFile(config: FleetConfig): string;
   hostFingerprint(config: FleetConfig, units: RenderedUnits, envText: string): { release: string; host: string };
-  scriptCommand(name: ScriptName, inputs: ScriptInputs, options: { sudo: boolean }): string;
-  rolloutStepInputs(config: FleetConfig, host: string, step: StepName): ScriptInputs;
-  layoutInputs(config: FleetConfig, host: string): ScriptInputs;
-  decommissionInputs(config: FleetConfig, host: string): ScriptInputs;
-  rolloutScriptsHash(): string;
-  deployBundle(): string;
+  hostSpecs<V>(config: FleetConfig, host: string, units: RenderedUnits, values: HostValues<V>, steps: readonly StepName[]): HostSpecs<V>;
 }
 
 /** The names ProgramModules needs, to say which one an old version lacks. */
-export const PROGRAM_EXPORTS = [
-  "loadStackFile", "renderUnits", "renderEnvFile", "hostFingerprint", "scriptCommand", "rolloutStepInputs",
-  "layoutInputs", "decommissionInputs", "rolloutScriptsHash", "deployBundle",
-] as const;
+export const PROGRAM_EXPORTS = ["loadStackFile", "renderUnits", "renderEnvFile", "hostFingerprint", "hostSpecs"] as const;
 
-/** The setup commands every active host runs before its rollout chain (worker.ts rollOut). */
-export const SETUP_STEPS = ["layout", "env", "units"] as const;
-export type SetupStep = (typeof SETUP_STEPS)[number];
-export type HostCommand = SetupStep | StepName | "decommission";
+/** Per command of a host, per part (`text`, `delete`, `stdin: …`, `trigger: …`): the sha256 of its value. */
+export type ProgramDigest = Record<string, Record<string, string>>;
 
-/** One entry per trigger or command text; a difference re-runs the `reruns` steps (worker.ts). */
-export interface DigestEntry { digest: string; what: string; reruns: HostCommand[] | "non-deploy rollout steps" }
-export type ProgramDigest = Record<string, DigestEntry>;
-
-// The same placeholder host on both sides: the digest is about the program, the host name is the stack's.
+// The same placeholder host and identity on both sides: the digest is about the program, those are the stack's.
 const HOST = "zf-digest-host";
 const ROLLOUT: StepName[] = ["drain", "stop", "deploy", "restart-executor", "start-worker", "verify", "canary-gate"];
 
-/** The command text of each command of `host` (decommission: its delete), as worker.ts builds them. */
-export function hostCommands(mods: ProgramModules, config: FleetConfig, host: string): Record<HostCommand, string> {
-  const sudo = config.ssh.user !== "root";
+/** Everything one version of the program gives a host of `config`, with plain values. Throws what it throws. */
+export function programSpecs(mods: ProgramModules, config: FleetConfig, host = HOST, identity = "host-identity"): HostSpecs<string> {
   const units = mods.renderUnits(config);
-  const command = (name: ScriptName, inputs: ScriptInputs) => mods.scriptCommand(name, inputs, { sudo });
-  const out = {
-    layout: command("layout", mods.layoutInputs(config, host)),
-    env: command("write-env", { ZF_HOST: host }),
-    units: command("install-units", {
-      ZF_HOST: host,
-      ZF_EXECUTOR_UNIT_TEXT_B64: Buffer.from(units.executor.text).toString("base64"),
-      ZF_WORKER_UNIT_TEXT_B64: Buffer.from(units.worker.text).toString("base64"),
-    }),
-    decommission: command("decommission", mods.decommissionInputs(config, host)),
-  } as Record<HostCommand, string>;
-  for (const step of ROLLOUT) out[step] = command(step, mods.rolloutStepInputs(config, host, step));
-  return out;
+  const envText = mods.renderEnvFile(config);
+  const fingerprint = mods.hostFingerprint(config, units, envText);
+  return mods.hostSpecs<string>(config, host, units, {
+    identity, release: fingerprint.release, host: fingerprint.host, envText, authKey: "tailnet-auth-key",
+  }, ROLLOUT);
 }
 
-/** Digest of one version of the program applied to `config`. Throws what that version throws. */
+/** Digest of one version of the program applied to `config`. */
 export function programDigest(mods: ProgramModules, config: FleetConfig): ProgramDigest {
-  const fingerprint = mods.hostFingerprint(config, mods.renderUnits(config), mods.renderEnvFile(config));
-  const commands = hostCommands(mods, config, HOST);
-  const out: ProgramDigest = {
-    "trigger:release": {
-      digest: fingerprint.release, what: "the release part of the fingerprint (deploy's trigger)", reruns: ["deploy"],
-    },
-    "trigger:host": {
-      digest: fingerprint.host,
-      what: "the host fingerprint (unit texts, .env rendering, drain/verify contract)",
-      reruns: "non-deploy rollout steps",
-    },
-    "trigger:scripts": {
-      digest: mods.rolloutScriptsHash(), what: "the rollout step scripts (components/scripts)", reruns: "non-deploy rollout steps",
-    },
-    "command:layout": {
-      digest: sha256(`${commands.layout}\n${mods.deployBundle()}`),
-      what: "the layout command or the script bundle it installs", reruns: ["layout"],
-    },
-    "command:env": { digest: sha256(commands.env), what: "the write-env command", reruns: ["env"] },
-    "command:units": { digest: sha256(commands.units), what: "the unit files or the install-units command", reruns: ["units"] },
-    "command:decommission": {
-      digest: sha256(commands.decommission),
-      what: "the decommission command (stored for the host's removal; runs nothing now)",
-      reruns: [],
-    },
-  };
-  for (const step of ROLLOUT) {
-    out[`command:${step}`] = { digest: sha256(commands[step]), what: `the ${step} command`, reruns: [step] };
+  const specs = programSpecs(mods, config);
+  const commands: [string, HostSpecs<string>["decommission"]][] = [
+    ...Object.entries(specs.setup), ...specs.rollout.map((r) => [r.step, r.spec] as [string, typeof r.spec]),
+    ["decommission", specs.decommission],
+  ];
+  const out: ProgramDigest = {};
+  for (const [name, spec] of commands) {
+    const parts: Record<string, string> = { "command text": sha256(spec.create) };
+    if (spec.delete !== undefined) parts["stored delete command"] = sha256(spec.delete);
+    if (spec.stdin) parts[spec.stdin.what] = sha256(spec.stdin.value);
+    for (const t of spec.triggers ?? []) parts[t.what] = sha256(t.value);
+    out[name] = parts;
   }
   return out;
 }
@@ -101,26 +62,31 @@ export function programDigest(mods: ProgramModules, config: FleetConfig): Progra
 export interface ProgramChange {
   /** The git ref compared against, as the operator gave it. */
   base: string;
-  /** One line per difference, for the plan's "what changed" column. */
+  /** One line per changed part, naming the commands it changes, for the plan's "what changed" column. */
   changes: string[];
-  /** Commands of an active host that re-run; "non-deploy rollout steps" is expanded per host. */
-  reruns: Set<HostCommand | "non-deploy rollout steps">;
+  /** Commands of an active host that re-run. */
+  reruns: Set<string>;
   /** Program files changed between base and head, for the notes. */
   files: string[];
   /** Set when the base could not be evaluated: every command of every active host is assumed to re-run. */
   unknown?: string;
 }
 
+// The decommission command runs nothing now: a changed one is only stored for the host's removal.
+const STORED_ONLY = new Set(["decommission"]);
+
 export function compareDigests(base: ProgramDigest, head: ProgramDigest): Pick<ProgramChange, "changes" | "reruns"> {
-  const changes: string[] = [];
-  const reruns = new Set<HostCommand | "non-deploy rollout steps">();
-  for (const key of [...new Set([...Object.keys(base), ...Object.keys(head)])].sort()) {
-    if (base[key]?.digest === head[key]?.digest) continue;
-    const entry = head[key] ?? base[key];
-    changes.push(`${entry.what} changed`);
-    if (entry.reruns === "non-deploy rollout steps") reruns.add(entry.reruns);
-    else for (const r of entry.reruns) reruns.add(r);
+  const byPart = new Map<string, string[]>();
+  const reruns = new Set<string>();
+  for (const command of new Set([...Object.keys(base), ...Object.keys(head)])) {
+    const [b, h] = [base[command] ?? {}, head[command] ?? {}];
+    for (const part of new Set([...Object.keys(b), ...Object.keys(h)])) {
+      if (b[part] === h[part]) continue;
+      byPart.set(part, [...(byPart.get(part) ?? []), command]);
+      if (!STORED_ONLY.has(command)) reruns.add(command);
+    }
   }
+  const changes = [...byPart].map(([part, commands]) => `the ${part} changed: ${commands.join(", ")}`).sort();
   return { changes, reruns };
 }
 
@@ -128,10 +94,9 @@ function sha256(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-/** The commands of one active host (its plan's steps) that a program change re-runs, in the order they run. */
-export function programReruns(change: ProgramChange, steps: readonly StepName[]): HostCommand[] {
-  const all: HostCommand[] = [...SETUP_STEPS, ...steps];
-  if (change.unknown) return all;
-  return all.filter((c) => change.reruns.has(c) ||
-    (change.reruns.has("non-deploy rollout steps") && (steps as readonly string[]).includes(c) && c !== "deploy"));
+/** The commands of one active host (its `setup` commands, its plan's steps) that a program change re-runs, in the
+ * order they run. */
+export function programReruns(change: ProgramChange, setup: readonly string[], steps: readonly StepName[]): string[] {
+  const all = [...setup, ...steps];
+  return change.unknown ? all : all.filter((c) => change.reruns.has(c));
 }

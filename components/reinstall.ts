@@ -30,7 +30,7 @@ export interface Reinstall {
 export function reinstallInWave(name: string, args: ReinstallArgs, parent: pulumi.Resource): Reinstall {
   const { config, worker, access } = args;
   // Once per requested OS, like the task itself: a later `up` with the same value runs none of this again.
-  const triggers = [args.os];
+  const triggers = [{ what: "requested OS", value: args.os }];
   const scripts = installBundle(`${name}-scripts-before-reinstall`, { config, access, host: worker, triggers }, { parent, dependsOn: [args.server] });
   const drain = scriptStep(`${name}-drain-before-reinstall`, {
     config, access, script: "drain", inputs: rolloutStepInputs(config, worker, "drain"), triggers,

@@ -1,8 +1,8 @@
-// The one place that turns a step script into a `remote.Command`: connection, sudo, inputs, logging.
+// The one place that turns a command of a host (components/host-commands.ts) into a `remote.Command`: connection.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { FleetConfig } from "./config";
-import { ScriptInputs, ScriptName, installBundleCommand, scriptBundle, scriptCommand, scriptHash } from "./script-command";
+import { CommandSpec, Part, StepSpecArgs, bundleSpec, stepSpec } from "./host-commands";
 
 /** How to reach one host over SSH. */
 export interface HostAccess {
@@ -34,62 +34,38 @@ function connection(config: FleetConfig, access: HostAccess): command.types.inpu
   };
 }
 
-export interface ScriptStepArgs {
-  config: FleetConfig;
-  access: HostAccess;
-  script: ScriptName;
-  inputs: ScriptInputs;
-  /** Secret data for the script (the .env text, an auth key): stdin is the only way secrets reach a host. */
-  stdin?: pulumi.Input<string>;
-  /** A change re-runs the step (replace): the host fingerprint parts this step depends on. The hash of the
-   * files the script runs is added here (scriptHash): the short command text does not change with them. */
-  triggers?: pulumi.Input<unknown>[];
-  /** What Pulumi may log of the command's output; `none` where output could echo a secret. */
-  logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none";
-  /** Script run when the resource is deleted (stored in state and run with the stored connection). */
-  onDelete?: { script: ScriptName; inputs: ScriptInputs };
-  /** Create runs nothing on the host (a resource that only exists for its delete). */
-  createIsMarker?: boolean;
-}
+type In = pulumi.Input<unknown>;
 
-/** A `remote.Command` running one step script; children of the component passed in `opts.parent`. */
-export function scriptStep(name: string, args: ScriptStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-  // A replaced command's delete runs at the end of the whole update, outside any wave (facts/pulumi.md): a
-  // command with a delete must never be replaceable, and triggers are the only input that replaces one.
-  if (args.onDelete && args.triggers) throw new Error(`${name}: a step with a delete command cannot have triggers`);
-  const sudo = args.config.ssh.user !== "root";
-  const create = args.createIsMarker
-    ? `echo step=registered host=${String(args.inputs.ZF_HOST ?? "")} status=ok`
-    : scriptCommand(args.script, args.inputs, { sudo });
+/** The `remote.Command` of one CommandSpec (components/host-commands.ts: the one definition of what a host gets). */
+export function remoteCommand(
+  name: string, config: FleetConfig, access: HostAccess, spec: CommandSpec<In>, opts: pulumi.CustomResourceOptions,
+): command.remote.Command {
+  // A replaced command's delete runs at the end of the whole update, outside any wave (facts/pulumi.md; seen in the
+  // lab): a command with a delete must never be replaceable, and triggers are the only input that replaces one.
+  if (spec.delete !== undefined && spec.triggers) throw new Error(`${name}: a step with a delete command cannot have triggers`);
   return new command.remote.Command(name, {
-    connection: connection(args.config, args.access),
-    create,
-    ...(args.onDelete ? { delete: scriptCommand(args.onDelete.script, args.onDelete.inputs, { sudo }) } : {}),
-    ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
-    // A marker's create runs nothing, and its delete runs the installed script: nothing to re-run.
-    ...(args.createIsMarker ? {} : { triggers: [...(args.triggers ?? []), scriptHash(args.script)] }),
-    logging: args.logging ?? "stdoutAndStderr",
+    connection: connection(config, access),
+    create: spec.create,
+    ...(spec.delete !== undefined ? { delete: spec.delete } : {}),
+    ...(spec.stdin !== undefined ? { stdin: spec.stdin.value as pulumi.Input<string> } : {}),
+    ...(spec.triggers ? { triggers: spec.triggers.map((t) => t.value) } : {}),
+    logging: spec.logging,
     // Pulumi would otherwise pass the previous stdout/stderr as environment on update (and SSH setenv is refused).
     addPreviousOutputInEnv: false,
   }, opts);
 }
 
-/**
- * Installs the step-script bundle on a host (install-bundle.sh): every other command of the host depends on it.
- * A changed bundle is a changed stdin, an update, which runs the install again; `triggers` (the host's identity)
- * install it again on a new or reinstalled host.
- */
+/** A `remote.Command` running one step script; children of the component passed in `opts.parent`. */
+export function scriptStep(
+  name: string, args: StepSpecArgs<In> & { config: FleetConfig; access: HostAccess }, opts: pulumi.CustomResourceOptions,
+): command.remote.Command {
+  return remoteCommand(name, args.config, args.access, stepSpec(args.config, args), opts);
+}
+
+/** Installs the step-script bundle on a host (host-commands.ts bundleSpec). */
 export function installBundle(
-  name: string, args: { config: FleetConfig; access: HostAccess; host: string; triggers: pulumi.Input<unknown>[] },
+  name: string, args: { config: FleetConfig; access: HostAccess; host: string; triggers: Part<In>[] },
   opts: pulumi.CustomResourceOptions,
 ): command.remote.Command {
-  const bundle = scriptBundle();
-  return new command.remote.Command(name, {
-    connection: connection(args.config, args.access),
-    create: installBundleCommand(args.host, bundle.hash, { sudo: args.config.ssh.user !== "root" }),
-    stdin: bundle.text,
-    triggers: args.triggers,
-    logging: "stdoutAndStderr",
-    addPreviousOutputInEnv: false,
-  }, opts);
+  return remoteCommand(name, args.config, args.access, bundleSpec(args.config, args.host, args.triggers), opts);
 }

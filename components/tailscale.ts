@@ -5,8 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import { SETUP_BOUNDS } from "./budget";
 import { FleetConfig } from "./config";
+import { tailnetJoinSpec } from "./host-commands";
 import { tailnetKeyDescription } from "./provider-limits";
-import { HostAccess, scriptStep } from "./remote";
+import { HostAccess, remoteCommand } from "./remote";
 
 export interface TailnetMember {
   /** The host's tailnet IPv4 address: every later step connects to it. */
@@ -49,15 +50,9 @@ export function joinTailnet(name: string, args: TailnetJoinArgs, parent: pulumi.
     logging: "stdoutAndStderr",
   }, { parent, dependsOn: args.dependsOn });
 
-  const join = scriptStep(`${name}-join`, {
-    config,
-    access: args.publicAccess,
-    script: "tailscale-join",
-    inputs: { ZF_HOST: worker, ZF_TS_HOSTNAME: worker, ZF_TS_TAGS: config.tailscale.tags.join(",") },
-    stdin: key.key,
-    triggers: [args.hostIdentity],
-    logging: "stdout",
-  }, { parent, dependsOn: [...args.dependsOn, forgetStale] });
+  const join = remoteCommand(`${name}-join`, config, args.publicAccess,
+    tailnetJoinSpec<pulumi.Input<unknown>>(config, worker, { what: "host identity", value: args.hostIdentity }, key.key),
+    { parent, dependsOn: [...args.dependsOn, forgetStale] });
 
   const device = tailscale.getDeviceOutput({ hostname: worker, waitFor: `${SETUP_BOUNDS.tailnetDevice}s` }, { parent, dependsOn: [join] });
   // Deleting either resource calls the Tailscale API on the device (SetKey / SetTags([]), no not-found tolerance:

@@ -6,9 +6,8 @@ import { FleetConfig, WorkerConfig } from "./config";
 import { ovhServer } from "./ovh";
 import { reinstallInWave } from "./reinstall";
 import { HostPlan, StepName } from "./plan";
-import { HostAccess, hostAccess, installBundle, scriptStep } from "./remote";
-import { rolloutScriptsHash } from "./script-command";
-import { decommissionInputs, layoutInputs, rolloutStepInputs } from "./step-inputs";
+import { CommandSpec, bundleSpec, decommissionSpec, hostSpecs } from "./host-commands";
+import { HostAccess, hostAccess, remoteCommand } from "./remote";
 import { joinTailnet } from "./tailscale";
 import { RenderedUnits } from "./units";
 
@@ -72,9 +71,8 @@ export class Worker extends pulumi.ComponentResource {
     // Every later command runs an installed script, the tailnet join included: the bundle goes first, over the
     // address the join uses. A gone host cannot be reached (its decommission is only dropped from state).
     if (!worker.gone) {
-      reached.push(installBundle(`${name}-scripts`, {
-        config, access, host: worker.name, triggers: [host.identity],
-      }, { parent: this, dependsOn: [...reached] }));
+      const bundle = bundleSpec(config, worker.name, [{ what: "host identity", value: host.identity }]);
+      reached.push(remoteCommand(`${name}-scripts`, config, access, bundle, { parent: this, dependsOn: [...reached] }));
     }
     // A gone host is not in the tailnet any more: looking its device up would fail the whole `pulumi up`.
     if (config.tailscale.enabled && !worker.gone) {
@@ -123,53 +121,25 @@ export class Worker extends pulumi.ComponentResource {
     identity: pulumi.Output<string>,
   ) {
     const { config, worker, fingerprint } = args;
-    // A new or reinstalled host (new identity) gets everything again, even when nothing else changed.
-    const base = { config, access, triggers: [identity] };
-    const layout = scriptStep(`${name}-layout`, {
-      ...base, script: "layout", inputs: layoutInputs(config, worker.name),
-    }, { parent: this, dependsOn: reached });
+    const specs = hostSpecs<pulumi.Input<unknown>>(config, worker.name, args.units, {
+      identity, release: fingerprint.release, host: fingerprint.host, envText: args.envText,
+    }, plan.steps);
+    const cmd = (suffix: string, spec: CommandSpec<pulumi.Input<unknown>>, dependsOn: pulumi.Resource[]) =>
+      remoteCommand(`${name}-${suffix}`, config, access, spec, { parent: this, dependsOn });
+    const layout = cmd("layout", specs.setup.layout, reached);
     const gated = [layout, ...args.afterGates];
-    const env = scriptStep(`${name}-env`, {
-      ...base, script: "write-env", inputs: { ZF_HOST: worker.name }, stdin: args.envText, logging: "none",
-    }, { parent: this, dependsOn: gated });
-    const units = scriptStep(`${name}-units`, {
-      ...base,
-      script: "install-units",
-      inputs: { ZF_HOST: worker.name },
-      // On stdin, not in the command: base64 unit texts would make the command (and its error) pages long.
-      stdin: [
-        `ZF_EXECUTOR_UNIT_TEXT_B64=${Buffer.from(args.units.executor.text).toString("base64")}`,
-        `ZF_WORKER_UNIT_TEXT_B64=${Buffer.from(args.units.worker.text).toString("base64")}`,
-      ].join("\n") + "\n",
-    }, { parent: this, dependsOn: gated });
-
-    let previous: pulumi.Resource[] = [env, units];
-    const rolloutScripts = rolloutScriptsHash();
-    for (const step of plan.steps) {
-      // The download depends on the release alone: an env-only change drains and restarts without one. A changed
-      // rollout script re-runs the whole chain from its drain, the download included.
-      const triggers = step === "deploy"
-        ? [identity, fingerprint.release, rolloutScripts]
-        : [identity, fingerprint.host, rolloutScripts];
-      const cmd = scriptStep(`${name}-${step}`, {
-        ...base, script: step, inputs: rolloutStepInputs(config, worker.name, step), triggers,
-      }, { parent: this, dependsOn: [...previous, ...args.afterGates] });
-      this.steps.push({ step, command: cmd });
-      previous = [cmd];
+    let previous: pulumi.Resource[] = [cmd("env", specs.setup.env, gated), cmd("units", specs.setup.units, gated)];
+    for (const { step, spec } of specs.rollout) {
+      const command = cmd(step, spec, [...previous, ...args.afterGates]);
+      this.steps.push({ step, command });
+      previous = [command];
     }
     return this.steps[this.steps.length - 1].command;
   }
 
   /** Exists for its delete: drains and stops the host before its server and tailnet resources go. */
   private decommission(name: string, args: WorkerArgs, access: HostAccess, reached: pulumi.Resource[]) {
-    scriptStep(`${name}-decommission`, {
-      config: args.config,
-      access,
-      script: "decommission",
-      inputs: { ZF_HOST: args.worker.name },
-      createIsMarker: true,
-      onDelete: { script: "decommission", inputs: decommissionInputs(args.config, args.worker.name) },
-    }, {
+    remoteCommand(`${name}-decommission`, args.config, access, decommissionSpec(args.config, args.worker.name), {
       parent: this,
       dependsOn: reached,
       // A host that is already gone cannot be drained: drop the command from state instead of running it, and

@@ -1,34 +1,42 @@
-// The program digest (components/program-digest.ts) mirrors worker.ts: the command texts it derives for a host are
-// those the program registers, and the triggers it compares are those the program's steps carry. Without this, a
-// change to how worker.ts builds a command could go unseen by `npm run plan -- --base <git ref>`.
+// The program digest (components/program-digest.ts) reads components/host-commands.ts, which worker.ts builds its
+// resources from: here the specs it digests are held to what the program registers under mocks, command by
+// command and input by input. Without this, a command worker.ts built some other way could go unseen by
+// `npm run plan -- --base <git ref>`.
 import * as path from "node:path";
 import { expect, test } from "vitest";
 import { loadProgram } from "../../cli/base-ref";
 import { validateFleetConfig } from "../../components/config-load";
-import { hostCommands, programDigest } from "../../components/program-digest";
+import { programSpecs } from "../../components/program-digest";
 import { unwrapSecrets } from "../../lab/engine/runtime";
-import { existingWorkers, named, runProgramWith, stackConfig } from "./fixtures";
+import { REMOTE, byType, existingWorkers, runProgramWith, stackConfig } from "./fixtures";
 
 const ROOT = path.join(__dirname, "..", "..");
 
-test.each([["root", "root"], ["a sudo user", "deploy"]])("as %s: every command text and trigger is the program's", async (_what, user) => {
-  const raw = stackConfig(existingWorkers(2));
+test.each([
+  ["root", "root", false], ["a sudo user", "deploy", false], ["root, joining the tailnet", "root", true],
+])("as %s: every command of the canary host is the digest's spec", async (_what, user, tailnet) => {
+  const raw = stackConfig(existingWorkers(2), tailnet ? { tailscale: { enabled: true, tags: ["tag:zombie-worker"] } } : {});
   raw.ssh = { ...(raw.ssh as object), user };
   const dump = runProgramWith(raw);
   expect(dump.error).toBeUndefined();
   const config = validateFleetConfig(raw, { source: "test", secretsRequired: true });
   const mods = await loadProgram(ROOT);
-  const commands = hostCommands(mods, config, "w1");
-  for (const step of ["layout", "env", "units", "drain", "stop", "deploy", "restart-executor", "start-worker", "verify", "canary-gate"] as const) {
-    expect(named(dump, `w1-${step}`).inputs.create, step).toBe(commands[step]);
-  }
-  expect(named(dump, "w1-decommission").inputs.delete).toBe(commands.decommission);
-  expect(unwrapSecrets(named(dump, "w1-layout").inputs.stdin)).toBe(mods.deployBundle());
-  const digest = programDigest(mods, config);
-  expect(unwrapSecrets(named(dump, "w1-deploy").inputs.triggers)).toContain(digest["trigger:release"].digest);
-  for (const step of ["drain", "verify"]) {
-    const triggers = unwrapSecrets(named(dump, `w1-${step}`).inputs.triggers);
-    expect(triggers).toContain(digest["trigger:scripts"].digest);
-    expect(triggers).toContain(digest["trigger:host"].digest);
+  // w1 is the canary: it runs every rollout step the digest covers. An existing host's identity is its address.
+  const specs = programSpecs(mods, config, "w1", "192.0.2.1");
+  const expected = new Map([
+    ...Object.entries(specs.setup), ...specs.rollout.map((r) => [r.step, r.spec] as const), ["decommission", specs.decommission] as const,
+  ].map(([command, spec]) => [`w1-${command === "tailnet" ? "tailnet-join" : command}`, spec]));
+  const registered = byType(dump, REMOTE).filter((r) => r.name.startsWith("w1-"));
+  expect(registered.map((r) => r.name).sort()).toEqual([...expected.keys()].sort());
+  for (const reg of registered) {
+    const spec = expected.get(reg.name)!;
+    const inputs = unwrapSecrets(reg.inputs) as Record<string, unknown>;
+    expect(inputs.create, reg.name).toBe(spec.create);
+    expect(inputs.delete, reg.name).toBe(spec.delete);
+    // The join's auth key is a resource output (a mock's here); the digest stands in a placeholder for it.
+    if (reg.name === "w1-tailnet-join") expect(inputs.stdin).toBeDefined();
+    else expect(inputs.stdin, reg.name).toBe(spec.stdin?.value);
+    expect(inputs.triggers, reg.name).toEqual(spec.triggers?.map((t) => t.value));
+    expect(inputs.logging, reg.name).toBe(spec.logging);
   }
 }, 240_000);

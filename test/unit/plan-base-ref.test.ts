@@ -30,6 +30,10 @@ for (const item of ["package.json", "tsconfig.json", "cli", "components", "Pulum
 fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(repo, "node_modules"));
 fs.writeFileSync(path.join(repo, ".gitignore"), "node_modules\n");
 git("init", "-q", "-b", "main");
+// A program from before components/host-commands.ts: what a host gets cannot be evaluated without Pulumi there.
+fs.renameSync(path.join(repo, "components", "host-commands.ts"), path.join(repo, "host-commands.ts.keep"));
+const old = commit("before host-commands.ts");
+fs.renameSync(path.join(repo, "host-commands.ts.keep"), path.join(repo, "components", "host-commands.ts"));
 const base = commit("base");
 edit("components/scripts/drain.sh", (t) => `${t}# a comment: the command text changes all the same\n`);
 const scriptsOnly = commit("scripts only");
@@ -57,22 +61,38 @@ async function reasons(head: string, baseRef: string): Promise<Json["reasons"]> 
 
 const ACTIVE = ["zombie-prod-worker-ant", "zombie-prod-worker-bird", "zombie-prod-worker-cat", "zombie-prod-worker-dog", "zombie-prod-worker-eel"];
 const NON_DEPLOY = ROLLOUT_STEPS.filter((s) => s !== "deploy");
+// Every rollout step carries the hash of every rollout script (script-command.ts rolloutScriptsHash).
+const ROLLOUT = [...ROLLOUT_STEPS, "canary-gate"].join(", ");
 
 // The checks run one after another: each checks out a commit of the same repository.
 describe("--base <git ref>", () => {
-  test("a scripts-only change names every active worker, re-running every step but the download", async () => {
+  test("a scripts-only change names every active worker: the bundle and the whole chain from its drain re-run", async () => {
     const r = await reasons(scriptsOnly, base.slice(0, 10));
     expect(r.base).toBe(`${base.slice(0, 10)}:Pulumi.prod.yaml`);
     for (const name of ACTIVE) {
       const w = r.workers[name];
       expect(w.reasons, name).toEqual(["program change"]);
-      expect(w.changes).toContain("the rollout step scripts (components/scripts) changed");
-      expect(w.changes).toContain("the drain command changed");
-      expect(w.runs).toMatch(new RegExp(`^layout → ${NON_DEPLOY.join(" → ")}( → canary-gate)? \\(no download`));
-      expect(w.runs).not.toContain("deploy");
+      expect(w.changes).toEqual([
+        "the command text changed: scripts", // the bundle's hash is an input of install-bundle
+        "the files drain.sh runs (components/scripts) changed: drain",
+        `the rollout step scripts (components/scripts) changed: ${ROLLOUT}`,
+        "the script bundle (components/scripts) changed: scripts",
+      ]);
+      // Not layout, .env or units: their scripts did not change.
+      expect(w.runs).toMatch(new RegExp(`^scripts → ${ROLLOUT_STEPS.join(" → ")}( → canary-gate)?$`));
     }
+    expect(r.workers["zombie-prod-worker-ant"].runs).toMatch(/ → canary-gate$/);
     expect(r.workers["zombie-prod-worker-fox"].reasons).toEqual(["held"]);
     expect(r.notes.join("\n")).not.toMatch(/does not evaluate/);
+  }, 120_000);
+
+  test("a base from before host-commands.ts cannot be evaluated: every command re-runs, and the plan says why", async () => {
+    const r = await reasons(base, old);
+    for (const name of ACTIVE) {
+      expect(r.workers[name].changes, name).toEqual([`the program at ${old} cannot be evaluated offline: it predates `
+        + "components/host-commands.ts (the pure definition of what a host gets): every command is assumed to re-run"]);
+      expect(r.workers[name].runs).toMatch(new RegExp(`^scripts → tailnet → layout → env → units → ${ROLLOUT_STEPS.join(" → ")}`));
+    }
   }, 120_000);
 
   test("control: the same commit as base re-runs nothing", async () => {
@@ -85,8 +105,8 @@ describe("--base <git ref>", () => {
     const w = r.workers["zombie-prod-worker-bird"];
     expect(w.reasons).toEqual(["program change"]);
     expect(w.changes).toEqual(expect.arrayContaining([
-      "the unit files or the install-units command changed",
-      "the host fingerprint (unit texts, .env rendering, drain/verify contract) changed",
+      "the unit texts (units.ts) changed: units",
+      `the host fingerprint (unit texts, .env rendering, drain/verify contract) changed: ${ROLLOUT.replace("deploy, ", "")}`,
     ]));
     expect(w.runs).toBe(`units → ${NON_DEPLOY.join(" → ")} (no download: the release is unchanged)`);
   }, 120_000);
