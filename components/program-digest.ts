@@ -49,7 +49,8 @@ export function programDigest(mods: ProgramModules, config: FleetConfig): Progra
   ];
   const out: ProgramDigest = {};
   for (const [name, spec] of commands) {
-    const parts: Record<string, string> = { "command text": sha256(spec.create) };
+    // Any input change re-runs a command (triggers: replace; others: update, which runs create again; facts/pulumi.md).
+    const parts: Record<string, string> = { "command text": sha256(spec.create), "output logging": sha256(spec.logging) };
     if (spec.delete !== undefined) parts["stored delete command"] = sha256(spec.delete);
     if (spec.stdin) parts[spec.stdin.what] = sha256(spec.stdin.value);
     for (const t of spec.triggers ?? []) parts[t.what] = sha256(t.value);
@@ -72,7 +73,7 @@ export interface ProgramChange {
   unknown?: string;
 }
 
-// The decommission command runs nothing now: a changed one is only stored for the host's removal.
+// The decommission command runs nothing now (its create is an echo): a changed one is only stored for the removal.
 const STORED_ONLY = new Set(["decommission"]);
 
 export function compareDigests(base: ProgramDigest, head: ProgramDigest): Pick<ProgramChange, "changes" | "reruns"> {
