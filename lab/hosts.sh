@@ -138,7 +138,7 @@ restore_limits() {
   rm -f "$LIMITS_SAVED"
 }
 
-# write_hosts_json: the contract with other tools (lab engine, tests); see lab/README.md.
+# write_hosts_json: the contract with other tools (lab/up.ts, tests); see lab/README.md.
 write_hosts_json() {
   local dir sep="" host_key
   host_key=$(cut -d' ' -f1,2 "$SSH_DIR/host_ed25519.pub")

@@ -1,6 +1,6 @@
 // Runs the real Pulumi program under Pulumi's mock runtime and records every resource registration as the
 // engine would receive it: type, name, URN, parent, inputs (secrets still wrapped), dependsOn URNs, options.
-// Used by the program tests (test/program) and by the lab engine, which executes the commands for real.
+// Used by the program tests (test/program): the mock runtime records every registration.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
@@ -42,7 +42,7 @@ export interface RunOptions {
   config: Record<string, string>;
   secretKeys?: string[];
   stack?: string;
-  /** Executes a resource (the lab engine); the default returns its inputs as state. */
+  /** Answers a registration; the default returns its inputs as state. */
   newResource?: NewResource;
   /** Answers invokes (data sources) by token; the default echoes the inputs. */
   call?: (token: string, inputs: Record<string, unknown>) => Promise<Record<string, unknown>>;
