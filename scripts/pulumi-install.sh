@@ -18,7 +18,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 log() { printf 'pulumi:install: %s\n' "$*" >&2; }
 
-command -v go >/dev/null || { log "needs Go (https://go.dev/doc/install)"; exit 2; }
+# Go from the machine image may not be on a non-login shell's PATH.
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH=/usr/local/go/bin:$PATH; fi
+command -v go >/dev/null || { log "needs Go 1.25 or newer (https://go.dev/doc/install)"; exit 2; }
+# Build from module sources only: no VCS stamping (a CI clone's .git may belong to another user).
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
 command -v node >/dev/null || { log "needs Node.js"; exit 2; }
 
 dep_version() { node -e 'const p=require(process.argv[1]); console.log(p.dependencies[process.argv[2]])' "$root/package.json" "$1"; }
