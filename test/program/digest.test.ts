@@ -7,7 +7,7 @@ import { expect, test } from "vitest";
 import { loadProgram } from "../../cli/base-ref";
 import { validateFleetConfig } from "../../components/config-load";
 import { programSpecs } from "../../components/program-digest";
-import { unwrapSecrets } from "../../lab/engine/runtime";
+import { unwrapSecrets } from "./support/runtime";
 import { REMOTE, byType, existingWorkers, runProgramWith, stackConfig } from "./fixtures";
 
 const ROOT = path.join(__dirname, "..", "..");

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Registration } from "../../lab/engine/runtime";
+import type { Registration } from "./support/runtime";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -63,7 +63,7 @@ export function runProgramWith(config: Record<string, unknown>, fail: string[] =
   try {
     const file = path.join(dir, "config.json");
     fs.writeFileSync(file, JSON.stringify(config));
-    const args = ["--import", "tsx", path.join(root, "lab/engine/dump-program.ts"), file, ...(fail.length ? ["--fail", fail.join(",")] : [])];
+    const args = ["--import", "tsx", path.join(root, "test/program/support/dump-program.ts"), file, ...(fail.length ? ["--fail", fail.join(",")] : [])];
     // The runtime flags promises left pending by a failed resource and exits 1 after we printed: read stdout.
     const run = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: timeoutMs });
     if (!run.stdout.startsWith("{")) throw new Error(`program run printed no result (exit ${run.status}): ${run.stderr.slice(0, 2000)}`);
@@ -80,7 +80,7 @@ export function runProgramWith(config: Record<string, unknown>, fail: string[] =
 export function runProgramWithScripts(config: Record<string, unknown>, edit: Record<string, (text: string) => string>): ProgramDump {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), "zf-repo-"));
   try {
-    for (const entry of ["components", "lab", "index.ts", "package.json", "tsconfig.json"]) {
+    for (const entry of ["components", "test/program/support", "index.ts", "package.json", "tsconfig.json"]) {
       fs.cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { TAILNET_KEY_DESCRIPTION } from "../../components/provider-limits";
-import { unwrapSecrets } from "../../lab/engine/runtime";
+import { unwrapSecrets } from "./support/runtime";
 import { ProgramDump, REMOTE, byType, runProgramWith, stackConfig } from "./fixtures";
 
 const ROOT = path.join(__dirname, "..", "..");

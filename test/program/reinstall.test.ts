@@ -2,7 +2,7 @@
 // the fleet's key and hostname, followed by its whole setup; the server resource itself never changes.
 import { expect, test } from "vitest";
 import { tailnetKeyDescription } from "../../components/provider-limits";
-import { unwrapSecrets } from "../../lab/engine/runtime";
+import { unwrapSecrets } from "./support/runtime";
 import { ProgramDump, REMOTE, byType, named, runProgramWith, stackConfig } from "./fixtures";
 
 const TASK = "ovh:Dedicated/serverReinstallTask:ServerReinstallTask";

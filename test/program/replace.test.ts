@@ -4,7 +4,7 @@
 // `provider:"replaceOnChanges"` on Triggers alone, provider/pkg/provider/common/inputs.go and remote/command.go);
 // a changed URN (name, type or parent) is a create of a new resource and a delete of the old one, the same thing.
 import { expect, test } from "vitest";
-import { unwrapSecrets } from "../../lab/engine/runtime";
+import { unwrapSecrets } from "./support/runtime";
 import { existingWorkers, runProgramWith, stackConfig } from "./fixtures";
 
 const raw = stackConfig([

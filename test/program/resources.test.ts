@@ -1,7 +1,7 @@
 // The resources each kind of worker gets, and the safety settings on the ones that can destroy a server.
 import { describe, expect, test } from "vitest";
-import { fakeDevice } from "../../lab/engine/fakes";
-import { isSecretWrapper, unwrapSecrets } from "../../lab/engine/runtime";
+import { fakeDevice } from "./support/fakes";
+import { isSecretWrapper, unwrapSecrets } from "./support/runtime";
 import { REMOTE, byType, named, runProgramWith, stackConfig } from "./fixtures";
 
 const SERVER = "ovh:Dedicated/server:Server";

@@ -1,7 +1,7 @@
 // Secrets never appear in plaintext: not in any command line or environment, not in any non-secret input,
 // not in any output. Every secret is a distinct marker value searched for everywhere.
 import { expect, test } from "vitest";
-import { isSecretWrapper, unwrapSecrets } from "../../lab/engine/runtime";
+import { isSecretWrapper, unwrapSecrets } from "./support/runtime";
 import { SECRET_MARKERS, runProgramWith, stackConfig } from "./fixtures";
 
 const markers = Object.values(SECRET_MARKERS);

@@ -1,6 +1,6 @@
 // What re-runs a host's rollout: the triggers of its steps, compared between two evaluations of the program.
 import { expect, test } from "vitest";
-import { unwrapSecrets } from "../../lab/engine/runtime";
+import { unwrapSecrets } from "./support/runtime";
 import { ProgramDump, existingWorkers, named, runProgramWith, runProgramWithScripts, stackConfig } from "./fixtures";
 
 const base = stackConfig(existingWorkers(2));

@@ -1,5 +1,5 @@
 // Runs the program once under mocks with the stack config in a JSON file and prints what it registered, as JSON.
-// Usage: node --import tsx lab/engine/dump-program.ts CONFIG.json [--fail NAME[,NAME]]
+// Usage: node --import tsx test/program/support/dump-program.ts CONFIG.json [--fail NAME[,NAME]]
 // CONFIG.json maps short keys (release, workers, …) to values; `secrets` and `ssh` are passed as secret config.
 // A resource named in --fail makes its mock throw, like a failed command would.
 import * as fs from "node:fs";

@@ -82,7 +82,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   process.on("unhandledRejection", onRejection);
   let exports: Record<string, unknown> = {};
   try {
-    exports = await import(options.programPath ?? path.join(__dirname, "..", "..", "index.ts"));
+    exports = await import(options.programPath ?? path.join(__dirname, "..", "..", "..", "index.ts"));
   } catch (err) {
     errors.push(err as Error);
   }
