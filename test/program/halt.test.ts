@@ -1,4 +1,8 @@
-// What the engine does when a step fails: nothing that depends on it is ever registered, so nothing runs.
+// What the program does when a step fails: nothing that depends on it is ever registered, so nothing runs. The
+// mock runtime goes on with everything else, which is what the real engine does under `pulumi up
+// --continue-on-error` (how rollouts run: deploy.yml, lab/up.ts); without that flag the engine also starts no
+// independent step after the first failure (pulumi v3.248.0 step_executor.go, cancelDueToError). The lab shows
+// both on the real engine (test/lab/rollout.test.ts, "a host that fails while its wave-mate is mid-chain").
 import { expect, test } from "vitest";
 import { REMOTE, existingWorkers, runProgramWith, stackConfig } from "./fixtures";
 import { rolloutSteps } from "./graph";
