@@ -5,7 +5,7 @@ import (
 	"context"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"zombie-fleet.lab/command-plugin/lifecycle"
 )
 
 // Command is the resource; its token is command:remote:Command (module from this package's name).
@@ -32,37 +32,24 @@ type CommandOutputs struct {
 	Stderr string `pulumi:"stderr"`
 }
 
-// Create runs `create` (nothing under preview or without one); a failed create returns no state, so the engine
-// does not record the resource (no ResourceInitFailedError, as in the real provider).
+// Create, Update and Delete follow the real controller (lifecycle); the previous output is kept until an
+// update succeeds.
 func (*Command) Create(ctx context.Context, req infer.CreateRequest[CommandInputs]) (infer.CreateResponse[CommandOutputs], error) {
 	state := CommandOutputs{CommandInputs: req.Inputs}
-	id, err := resource.NewUniqueHex(req.Name, 8, 0)
-	if err != nil || req.DryRun || req.Inputs.Create == nil {
-		return infer.CreateResponse[CommandOutputs]{ID: id, Output: state}, err
-	}
-	err = state.run(ctx, *req.Inputs.Create)
+	id, err := lifecycle.Create(req.Name, req.DryRun, req.Inputs.Create, state.runner(ctx))
 	return infer.CreateResponse[CommandOutputs]{ID: id, Output: state}, err
 }
 
-// Update runs `update`, or `create` again when there is no `update`; the previous output is kept until it succeeds.
 func (*Command) Update(ctx context.Context, req infer.UpdateRequest[CommandInputs, CommandOutputs]) (infer.UpdateResponse[CommandOutputs], error) {
 	state := CommandOutputs{CommandInputs: req.Inputs, Stdout: req.State.Stdout, Stderr: req.State.Stderr}
-	if req.DryRun {
-		return infer.UpdateResponse[CommandOutputs]{Output: state}, nil
-	}
-	var err error
-	if req.Inputs.Update != nil {
-		err = state.run(ctx, *req.Inputs.Update)
-	} else if req.Inputs.Create != nil {
-		err = state.run(ctx, *req.Inputs.Create)
-	}
+	err := lifecycle.Update(req.DryRun, req.Inputs.Create, req.Inputs.Update, state.runner(ctx))
 	return infer.UpdateResponse[CommandOutputs]{Output: state}, err
 }
 
-// Delete runs the stored `delete` with the stored connection.
 func (*Command) Delete(ctx context.Context, req infer.DeleteRequest[CommandOutputs]) (infer.DeleteResponse, error) {
-	if req.State.Delete == nil {
-		return infer.DeleteResponse{}, nil
-	}
-	return infer.DeleteResponse{}, req.State.run(ctx, *req.State.Delete)
+	return infer.DeleteResponse{}, lifecycle.Delete(req.State.Delete, req.State.runner(ctx))
+}
+
+func (c *CommandOutputs) runner(ctx context.Context) lifecycle.Run {
+	return func(command string) error { return c.run(ctx, command) }
 }
