@@ -13,12 +13,11 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { validateFleetConfig } from "../components/config-load";
-import { planRollout } from "../components/plan";
 import { hostsSh, LAB_DIR, readLabHosts } from "../lab/hosts";
+import { hostRollout, journalTimes } from "../lab/journal";
 import { enqueueSteady, reset, waitForClean } from "../lab/load";
-import { LabStack, apply, onHost } from "../lab/rehearsal";
-import { labConfig } from "../lab/up-config";
+import { LabStack, apply } from "../lab/rehearsal";
+import { labPlan } from "../lab/up-config";
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -32,12 +31,6 @@ const MIN_HEALTHY_S = 3;
 const CANARY_RUNS = 3;
 const CANARY_DEADLINE_S = 90;
 const RUN_MS = { min: 1000, max: 10_000 };
-
-/** Epoch seconds of journal lines matching `pattern` since `since` (epoch s), from `journalctl -o short-unix`. */
-async function journalTimes(lab: ReturnType<typeof readLabHosts>, host: string, units: string, pattern: string, since: number): Promise<number[]> {
-  const out = await onHost(lab, host, `journalctl ${units} -o short-unix --no-pager --since @${Math.floor(since)} | grep -E '${pattern}' || true`);
-  return out.split("\n").filter(Boolean).map((line) => Number(line.split(" ")[0]));
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (s: number) => `${s.toFixed(2)} s`;
@@ -71,9 +64,7 @@ async function main(): Promise<void> {
     const stack = new LabStack().workers(HOSTS).release("v1").set("rollout", {
       waves: WAVES, maxUnavailable: MAX_UNAVAILABLE, minHealthyTime: `${MIN_HEALTHY_S}s`, canaryRuns: CANARY_RUNS, canaryDeadline: `${CANARY_DEADLINE_S}s`,
     });
-    // The config `pulumi up` gets (the lab's key and secrets included), planned as the program plans it.
-    const raw = Object.fromEntries(Object.entries(labConfig(stack.file, LAB_DIR)).map(([k, v]) => [k.slice("zombie-fleet:".length), JSON.parse(v.value)]));
-    const plan = planRollout(validateFleetConfig(raw, { source: stack.file, secretsRequired: true }));
+    const plan = labPlan(stack.file, LAB_DIR);
     const canary = plan.canary ?? HOSTS[0];
     const waves = plan.waves.map((w) => w.hosts); // the canary's wave first
     const rate = rateForGate();
@@ -103,15 +94,11 @@ async function main(): Promise<void> {
 
     const perHost = new Map<string, { drain: number; restart: number; drainDone: number; stopAt: number; ssh: number }>();
     for (const host of HOSTS) {
-      const [drainStart] = await journalTimes(lab, host, "-u zombied-worker", "drain start", since);
-      const [drainDone] = await journalTimes(lab, host, "-u zombied-worker", "drain complete", since);
-      const [restartFrom] = await journalTimes(lab, host, "-u zombied-executor", "Stopping zombied-executor", since);
-      const [restartTo] = await journalTimes(lab, host, "-u zombied-worker", "Started zombied-worker", since);
-      const sessions = await journalTimes(lab, host, "-u ssh", "Accepted publickey", since);
+      const r = await hostRollout(lab, host, since);
       // The drain step's session is the first of the rollout; the stop step's is the next one after the drain ended.
-      const stopAt = sessions.find((t) => t >= drainDone) ?? NaN;
+      const stopAt = r.sessions.find((t) => t >= r.drainDone) ?? NaN;
       // Only the rollout's sessions: this benchmark's own queries of the journal come after it.
-      perHost.set(host, { drain: drainDone - drainStart, restart: restartTo - restartFrom, drainDone, stopAt, ssh: sessions.filter((t) => t <= ended).length });
+      perHost.set(host, { drain: r.drainDone - r.drainStart, restart: r.workerStarted - r.executorStopping, drainDone: r.drainDone, stopAt, ssh: r.sessions.filter((t) => t <= ended).length });
     }
     const canaryStarted = (await journalTimes(lab, canary, "-u zombied-worker", "Started zombied-worker", since))[0];
     const canaryRuns = await journalTimes(lab, canary, "-u zombied-worker", "run.completed", canaryStarted);

@@ -4,6 +4,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ConfigMap } from "@pulumi/pulumi/automation";
 import { parse as parseYaml } from "yaml";
+import { validateFleetConfig } from "../components/config-load";
+import { RolloutPlan, planRollout } from "../components/plan";
 import { REPO_ROOT } from "./hosts";
 
 const SECRET_KEYS = new Set(["ssh", "secrets"]);
@@ -39,4 +41,11 @@ function withHostAddress(worker: unknown, labDir: string): unknown {
 function labAddresses(text: string, labDir: string): string {
   const hosts = JSON.parse(fs.readFileSync(path.join(labDir, "hosts.json"), "utf8")) as { artifacts: { baseUrl: string }; redis: { url: string } };
   return text.replaceAll("http://lab-artifacts/", `${hosts.artifacts.baseUrl}/`).replaceAll("redis://lab-redis:6379", hosts.redis.url);
+}
+
+/** The rollout plan of a lab stack file, planned from the very config `pulumi up` gets (the program plans the same). */
+export function labPlan(stackFile: string, labDir: string): RolloutPlan {
+  const raw = Object.fromEntries(Object.entries(labConfig(stackFile, labDir))
+    .map(([k, v]) => [k.slice("zombie-fleet:".length), JSON.parse(v.value) as unknown]));
+  return planRollout(validateFleetConfig(raw, { source: stackFile, secretsRequired: true }));
 }

@@ -4,7 +4,6 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -78,20 +77,13 @@ func (c *CommandOutputs) run(ctx context.Context, command string) error {
 	if c.Stdin != nil {
 		cmd.Stdin = strings.NewReader(*c.Stdin)
 	}
-	var stdout, stderr, both bytes.Buffer
-	cmd.Stdout = &multi{&stdout, &both}
-	cmd.Stderr = &multi{&stderr, &both}
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%w: running %q:\n%s", err, command, both.String())
+	out := lifecycle.NewOutput(ctx, c.Logging)
+	cmd.Stdout, cmd.Stderr = out.Stdout, out.Stderr
+	err := cmd.Run()
+	out.Close()
+	if err != nil {
+		return fmt.Errorf("%w: running %q:\n%s", err, command, out.Both())
 	}
-	c.Stdout = strings.TrimSuffix(stdout.String(), "\n")
-	c.Stderr = strings.TrimSuffix(stderr.String(), "\n")
+	c.Stdout, c.Stderr = out.Captured()
 	return nil
-}
-
-type multi struct{ one, two *bytes.Buffer }
-
-func (m *multi) Write(p []byte) (int, error) {
-	m.one.Write(p)
-	return m.two.Write(p)
 }

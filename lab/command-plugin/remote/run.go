@@ -1,14 +1,11 @@
 package remote
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"strings"
 
-	p "github.com/pulumi/pulumi-go-provider"
+	"zombie-fleet.lab/command-plugin/lifecycle"
 )
 
 // run executes one command in a new SSH session on a new connection, as the real provider does: stdin piped,
@@ -42,40 +39,13 @@ func (c *CommandOutputs) run(ctx context.Context, cmd string) error {
 	if c.Stdin != nil && len(*c.Stdin) > 0 {
 		session.Stdin = strings.NewReader(*c.Stdin)
 	}
-	var stdout, stderr, both bytes.Buffer
-	r, w := io.Pipe()
-	logged := func(stream string) bool {
-		l := "stdoutAndStderr"
-		if c.Logging != nil {
-			l = *c.Logging
-		}
-		return l == "stdoutAndStderr" || l == stream
-	}
-	outs := []io.Writer{&stdout, &both}
-	if logged("stdout") {
-		outs = append(outs, w)
-	}
-	errs := []io.Writer{&stderr, &both}
-	if logged("stderr") {
-		errs = append(errs, w)
-	}
-	session.Stdout = io.MultiWriter(outs...)
-	session.Stderr = io.MultiWriter(errs...)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		scanner := bufio.NewScanner(r)
-		for scanner.Scan() {
-			p.GetLogger(ctx).Info(scanner.Text())
-		}
-	}()
+	out := lifecycle.NewOutput(ctx, c.Logging)
+	session.Stdout, session.Stderr = out.Stdout, out.Stderr
 	err = session.Run(cmd)
-	w.Close()
-	<-done
+	out.Close()
 	if err != nil {
-		return fmt.Errorf("%w: running %q:\n%s", err, cmd, both.String())
+		return fmt.Errorf("%w: running %q:\n%s", err, cmd, out.Both())
 	}
-	c.Stdout = strings.TrimSuffix(stdout.String(), "\n")
-	c.Stderr = strings.TrimSuffix(stderr.String(), "\n")
+	c.Stdout, c.Stderr = out.Captured()
 	return nil
 }
