@@ -10,6 +10,10 @@
 //   latency     host's "drain complete" → the stop step's SSH session accepted by that host (journal to journal)
 //   ssh         connections each host's sshd accepted during the rollout
 //   memory      peak RSS of the pulumi CLI, its plugins and the driver, sampled every second
+//   where the overhead goes, from the engine's events as the driver saw them: start-up (the `up` started → its
+//               first command started: CLI, stack, config, program evaluation, plugin start) and, within each
+//               host's chain, the gap between one step's end and the next one's start (engine step + new SSH
+//               connection of the next command)
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -18,6 +22,7 @@ import { hostRollout, journalTimes } from "../lab/journal";
 import { enqueueSteady, reset, waitForClean } from "../lab/load";
 import { LabStack, apply } from "../lab/rehearsal";
 import { labPlan } from "../lab/up-config";
+import type { Executed } from "../lab/up-progress";
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -52,6 +57,16 @@ function treeRssMiB(pid: number): number {
  * threads, so the canary sees about 1/N of them; aim for its `canaryRuns` in a third of the deadline.
  */
 const rateForGate = () => Math.max(1, (CANARY_RUNS * COUNT) / (CANARY_DEADLINE_S / 3));
+
+/** Start-up before the first command, and the gaps between consecutive steps of one host's chain (seconds). */
+function engineTimes(executed: Executed[], startedMs: number): { startup: number; gaps: number[] } {
+  const startup = (Math.min(...executed.map((e) => e.startedAt)) - startedMs) / 1000;
+  const gaps = HOSTS.flatMap((host) => {
+    const chain = executed.filter((e) => e.name.startsWith(`${host}-`)).sort((a, b) => a.startedAt - b.startedAt);
+    return chain.slice(1).map((e, i) => (e.startedAt - chain[i].endedAt) / 1000);
+  });
+  return { startup, gaps };
+}
 
 async function main(): Promise<void> {
   const up = await hostsSh(["up", String(COUNT)]);
@@ -113,6 +128,8 @@ async function main(): Promise<void> {
     console.log(`  wall time                         ${fmt(wall)}`);
     console.log(`  lower bound from the workload     ${fmt(lowerBound)}  (canary gate wait ${fmt(gateWait)})`);
     console.log(`  orchestration overhead per host   ${fmt((wall - lowerBound) / COUNT)}`);
+    const { startup, gaps } = engineTimes(result.executed, started);
+    console.log(`  where it goes: start-up ${fmt(startup)}; step → next step in a chain median ${fmt(median(gaps))}, max ${fmt(Math.max(...gaps))} (${gaps.length} gaps)`);
     console.log(`  drain complete → stop session     median ${fmt(median(latencies))}, max ${fmt(Math.max(...latencies))}`);
     console.log(`  ssh connections per host          ${HOSTS.map((h) => perHost.get(h)!.ssh).join(", ")}  (${result.executed.length} commands)`);
     console.log(`  peak memory (CLI, plugins, driver) ${peakMiB.toFixed(0)} MiB`);
