@@ -68,6 +68,16 @@ function engineTimes(executed: Executed[], startedMs: number): { startup: number
   return { startup, gaps };
 }
 
+/** Median duration of each kind of step (the name after `<host>-`), in chain order of first appearance. */
+function stepMedians(executed: Executed[]): [string, number][] {
+  const byStep = new Map<string, number[]>();
+  for (const e of [...executed].sort((a, b) => a.startedAt - b.startedAt)) {
+    const host = HOSTS.find((h) => e.name.startsWith(`${h}-`));
+    if (host) byStep.set(e.name.slice(host.length + 1), [...(byStep.get(e.name.slice(host.length + 1)) ?? []), e.seconds]);
+  }
+  return [...byStep].map(([step, secs]) => [step, median(secs)]);
+}
+
 async function main(): Promise<void> {
   const up = await hostsSh(["up", String(COUNT)]);
   if (up.code !== 0) throw new Error(`lab up failed: ${up.stderr}`);
@@ -130,6 +140,7 @@ async function main(): Promise<void> {
     console.log(`  orchestration overhead per host   ${fmt((wall - lowerBound) / COUNT)}`);
     const { startup, gaps } = engineTimes(result.executed, started);
     console.log(`  where it goes: start-up ${fmt(startup)}; step → next step in a chain median ${fmt(median(gaps))}, max ${fmt(Math.max(...gaps))} (${gaps.length} gaps)`);
+    console.log(`  step durations, median over hosts: ${stepMedians(result.executed).map(([step, sec]) => `${step} ${sec.toFixed(2)}`).join(", ")} (s)`);
     console.log(`  drain complete → stop session     median ${fmt(median(latencies))}, max ${fmt(Math.max(...latencies))}`);
     console.log(`  ssh connections per host          ${HOSTS.map((h) => perHost.get(h)!.ssh).join(", ")}  (${result.executed.length} commands)`);
     console.log(`  peak memory (CLI, plugins, driver) ${peakMiB.toFixed(0)} MiB`);
