@@ -58,8 +58,10 @@ drain_state() {
   if [[ "$ZF_PROP_ActiveState" == deactivating ]]; then DRAINING=true; fi # its stop signal is the drain signal
   if [[ ! "$ZF_PROP_ActiveState" =~ ^(active|reloading|deactivating)$ ]]; then return 0; fi
   if [[ -n "$ZF_PROP_ActiveEnterTimestamp" ]]; then since=$(date -d "$ZF_PROP_ActiveEnterTimestamp" +%s 2>/dev/null || true); fi
-  line=$(timeout "$ZF_STEP_TIMEOUT" journalctl -q --no-pager -u "$ZF_WORKER_UNIT" ${since:+--since "@${since}"} -o cat \
-    2>/dev/null | grep -E 'drain' | tail -n 1 || true)
+  # The newest 500 entries only (read backwards from the end): a draining worker logs its progress every second or
+  # so, and a worker up for weeks must not cost a read of its whole journal.
+  line=$(timeout "$ZF_STEP_TIMEOUT" journalctl -q --no-pager -u "$ZF_WORKER_UNIT" ${since:+--since "@${since}"} -n 500 \
+    -o cat 2>/dev/null | grep -E 'drain' | tail -n 1 || true)
   if [[ -z "$line" ]]; then return 0; fi
   zf_drain_note "$line"
   DRAIN_LINE=$ZF_DRAIN_LAST
