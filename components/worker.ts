@@ -9,6 +9,7 @@ import { HostPlan, StepName } from "./plan";
 import { CommandSpec, bundleSpec, decommissionSpec, hostSpecs } from "./host-commands";
 import { HostAccess, hostAccess, remoteCommand } from "./remote";
 import { joinTailnet } from "./tailscale";
+import { UNREPORTED, reportedRelease } from "./verify-report";
 import { RenderedUnits } from "./units";
 
 /** What makes a host's rollout re-run; `env` and `host` are derived from secrets and must be pulumi.secret. */
@@ -41,7 +42,8 @@ export class Worker extends pulumi.ComponentResource {
   public readonly publicAddress: pulumi.Output<string>;
   /** The host's tailnet IPv4 address, when Tailscale is enabled. */
   public readonly tailnetAddress: pulumi.Output<string | undefined>;
-  /** The release this host runs after `pulumi up` ("held" for a held worker). */
+  /** The release this host's last passed verify reported it runs (verify-report.ts), not the configured one: a
+   * host whose verify failed and reverted it keeps what it reported before. "held" for a held worker. */
   public readonly release: pulumi.Output<string>;
   /** The host fingerprint its rollout steps are triggered by (secret: it hashes the .env). */
   public readonly fingerprint: pulumi.Output<string>;
@@ -90,7 +92,8 @@ export class Worker extends pulumi.ComponentResource {
     if (args.plan) {
       this.gate = this.rollOut(name, args, args.plan, access, reached, host.identity);
     }
-    this.release = pulumi.output(args.plan ? config.release.version : "held");
+    const verify = this.steps.find((s) => s.step === "verify")?.command;
+    this.release = verify ? verify.stdout.apply((out) => reportedRelease(out) ?? UNREPORTED) : pulumi.output("held");
     this.fingerprint = args.fingerprint.host;
     this.registerOutputs({
       workerName: this.workerName,

@@ -57,13 +57,18 @@ export interface ProgramDump {
   error?: string;
 }
 
-/** Evaluates index.ts with this config; `fail` names resources whose mock throws (a failed command). */
-export function runProgramWith(config: Record<string, unknown>, fail: string[] = [], root = ROOT, timeoutMs = 120_000): ProgramDump {
+/** Evaluates index.ts with this config; `fail` names resources whose mock throws (a failed command); `stdout`
+ * gives commands (by resource name) the stdout their host printed. */
+export function runProgramWith(
+  config: Record<string, unknown>, fail: string[] = [], root = ROOT, timeoutMs = 120_000, stdout: Record<string, string> = {},
+): ProgramDump {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zf-program-"));
   try {
     const file = path.join(dir, "config.json");
     fs.writeFileSync(file, JSON.stringify(config));
-    const args = ["--import", "tsx", path.join(root, "test/program/support/dump-program.ts"), file, ...(fail.length ? ["--fail", fail.join(",")] : [])];
+    const stdoutFile = path.join(dir, "stdout.json");
+    fs.writeFileSync(stdoutFile, JSON.stringify(stdout));
+    const args = ["--import", "tsx", path.join(root, "test/program/support/dump-program.ts"), file, ...(fail.length ? ["--fail", fail.join(",")] : []), "--stdout", stdoutFile];
     // The runtime flags promises left pending by a failed resource and exits 1 after we printed: read stdout.
     const run = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: timeoutMs });
     if (!run.stdout.startsWith("{")) throw new Error(`program run printed no result (exit ${run.status}): ${run.stderr.slice(0, 2000)}`);

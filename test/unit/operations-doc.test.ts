@@ -12,6 +12,7 @@ import { parse as parseYaml } from "yaml";
 import { CONFIG_KEYS, OPAQUE_SECRET, fleetSchema } from "../../components/config";
 import { NAMESPACE, validateFleetConfig } from "../../components/config-load";
 import { REASONS, REMOVED } from "../../components/plan-diff";
+import { parseFleetArgs } from "../../cli/fleet";
 import { runProgramWith } from "../program/fixtures";
 import { Raw } from "./fleet-fixture";
 
@@ -94,13 +95,14 @@ const commands: Command[] = blocks.flatMap((b, block) => b.lang !== "bash" ? [] 
 const isPlan = (c: Command) => /^npm run (-s )?plan\b/.test(c.line);
 const isPulumi = (c: Command) => c.argv[0] === "pulumi";
 const isLab = (c: Command) => /^npm run lab -- /.test(c.line);
+const isFleet = (c: Command) => /^npm run fleet -- /.test(c.line);
 
 test("the guide has commands of every kind, and no command this test does not know how to check", () => {
   expect(commands.filter(isPlan).length).toBeGreaterThanOrEqual(2);
   expect(commands.filter(isPulumi).length).toBeGreaterThanOrEqual(10);
   expect(commands.filter(isLab).length).toBeGreaterThanOrEqual(5);
   for (const c of commands) {
-    expect(isPlan(c) || isPulumi(c) || isLab(c) || c.line in COVERED_ELSEWHERE, `unchecked command: ${c.line}`).toBe(true);
+    expect(isPlan(c) || isPulumi(c) || isLab(c) || isFleet(c) || c.line in COVERED_ELSEWHERE, `unchecked command: ${c.line}`).toBe(true);
   }
 });
 
@@ -283,6 +285,17 @@ describe("npm run lab commands", () => {
 
   test("the lab releases the guide names exist", () => {
     for (const version of DOC.match(/\bv3-[a-z-]+\b/g) ?? []) expect(releases).toContain(version);
+  });
+});
+
+// They need the stack's hosts: test/unit/fleet-cli.test.ts runs the CLI end to end with a fake ssh and pulumi.
+describe("npm run fleet commands", () => {
+  test.each(commands.filter(isFleet).map((c) => [c.line, c] as const))("%s: valid usage, a worker of the stack", (_line, c) => {
+    const opts = parseFleetArgs(c.argv.slice(c.argv.indexOf("--") + 1));
+    expect(opts).not.toBe("help");
+    if (opts === "help" || opts.host === undefined) return;
+    const file = parseYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${opts.stack}.yaml`), "utf8")) as { config: Raw };
+    expect((file.config[`${NAMESPACE}:workers`] as { name: string }[]).map((w) => w.name)).toContain(opts.host);
   });
 });
 

@@ -1,7 +1,8 @@
 // Runs the program once under mocks with the stack config in a JSON file and prints what it registered, as JSON.
 // Usage: node --import tsx test/program/support/dump-program.ts CONFIG.json [--fail NAME[,NAME]]
 // CONFIG.json maps short keys (release, workers, …) to values; `secrets` and `ssh` are passed as secret config.
-// A resource named in --fail makes its mock throw, like a failed command would.
+// A resource named in --fail makes its mock throw, like a failed command would; --stdout FILE (JSON: resource name
+// → text) gives those commands that stdout, as the host would print it.
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { fakeDevice } from "./fakes";
@@ -12,8 +13,10 @@ async function resolveExports(value: unknown): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const o = value as any;
-    const resolved = await Promise.race([o.promise(), new Promise((r) => setTimeout(() => r("<pending>"), 200))]);
-    return { value: await resolveExports(resolved), secret: await o.isSecret };
+    const settle = (p: Promise<unknown>, pending: unknown) =>
+      Promise.race([p.catch(() => "<failed>"), new Promise((r) => setTimeout(() => r(pending), 200))]);
+    const resolved = await settle(o.promise(), "<pending>");
+    return { value: await resolveExports(resolved), secret: await settle(o.isSecret, "<pending>") };
   }
   if (Array.isArray(value)) return Promise.all(value.map(resolveExports));
   if (value && typeof value === "object") {
@@ -26,6 +29,7 @@ async function resolveExports(value: unknown): Promise<unknown> {
 async function main() {
   const [file, ...rest] = process.argv.slice(2);
   const fail = new Set((rest[rest.indexOf("--fail") + 1] ?? "").split(",").filter((s) => rest.includes("--fail") && s));
+  const stdout = rest.includes("--stdout") ? JSON.parse(fs.readFileSync(rest[rest.indexOf("--stdout") + 1], "utf8")) as Record<string, string> : {};
   const raw = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
   const config = Object.fromEntries(Object.entries(raw).map(([k, v]) => [`zombie-fleet:${k}`, JSON.stringify(v)]));
   const run = await runProgram({
@@ -34,6 +38,7 @@ async function main() {
     newResource: async (reg: Registration) => {
       if (fail.has(reg.name)) throw Object.assign(new Error(`${reg.name} failed (mock)`), { details: "mock failure" });
       const state = unwrapSecrets(reg.inputs) as Record<string, unknown>;
+      if (reg.name in stdout) state.stdout = stdout[reg.name];
       if (reg.type === "ovh:Dedicated/server:Server") state.ip = `203.0.113.${(reg.name.length % 200) + 1}`;
       if (reg.type === "tailscale:index/tailnetKey:TailnetKey") state.key = pulumi.secret(`tskey-auth-${reg.name}`);
       return { id: `${reg.name}-id`, state };

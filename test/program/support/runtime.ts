@@ -80,6 +80,10 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
 
   const onRejection = (reason: unknown) => { errors.push(reason instanceof Error ? reason : new Error(String(reason))); };
   process.on("unhandledRejection", onRejection);
+  // A failed mock rejects its outputs, and an Output built on them (a worker's reported release) then fails the
+  // serialization of the outputs that hold it, thrown outside any promise chain. The engine instead answers a failed
+  // step as failed (outputs unknown) or cancels (outputs left pending): either way, only the failure is recorded.
+  process.on("uncaughtException", onRejection);
   let exports: Record<string, unknown> = {};
   try {
     exports = await import(options.programPath ?? path.join(__dirname, "..", "..", "..", "index.ts"));
@@ -92,6 +96,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   const allDone = (settings as any).waitForRPCs() as Promise<void>;
   await Promise.race([allDone, waitUntilIdle(activity, options.idleMs ?? 1000, () => errors.length > 0)]);
   process.off("unhandledRejection", onRejection);
+  process.off("uncaughtException", onRejection);
   return { registrations, exports, error: errors[0] };
 }
 
