@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigMap, LocalWorkspace, OutputMap, PulumiCommand } from "@pulumi/pulumi/automation";
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { FleetConfig } from "../components/config";
 import { ConfigError, loadFromPulumiConfig } from "../components/config-load";
 import { LAB_DIR, REPO_ROOT, readLabHosts } from "../lab/hosts";
@@ -27,6 +28,9 @@ export interface FleetSource {
   knownHostsFile?: string;
 }
 
+/** What the outputs record for a worker whose verify did not pass in the last `pulumi up`. */
+export const UNREPORTED = "unknown: no verify passed in the last up";
+
 /** The stack can not be read: no CLI, no such stack, no login, invalid config. */
 export class SourceError extends Error {}
 
@@ -34,10 +38,12 @@ export class SourceError extends Error {}
 export function workerOutputs(outputs: OutputMap): Record<string, WorkerOutput> {
   const workers = outputs.workers?.value;
   if (!workers || typeof workers !== "object") return {};
-  const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  // An output still unknown when its `up` ended (its command failed or never ran, under --continue-on-error) is
+  // stored as the SDK's unknown sentinel (runtime/rpc.ts `unknownValue`): never an address, and no release.
+  const str = (v: unknown) => (typeof v === "string" && v !== "" && v !== unknownValue ? v : undefined);
   return Object.fromEntries(Object.entries(workers as Record<string, Record<string, unknown>>).map(([name, w]) => {
     const address = str(w?.tailnetAddress) ?? str(w?.publicAddress);
-    const recorded = str(w?.release);
+    const recorded = w?.release === unknownValue ? UNREPORTED : str(w?.release);
     return [name, { ...(address ? { address } : {}), ...(recorded ? { recorded } : {}) }];
   }));
 }

@@ -61,6 +61,9 @@ function sudo(config: FleetConfig): string[] {
 export interface SshResult { code: number | null; stdout: string; stderr: string; timedOut: boolean; ms: number }
 
 /** Runs ssh with a hard time bound: past `timeoutMs` the ssh process is killed and the host counts as silent. */
+/** How long an exited ssh's pipes may stay open (held by a process it left behind) before its answer is taken. */
+const PIPE_GRACE_MS = 2000;
+
 export function runSsh(argv: string[], timeoutMs: number, sshBinary = "ssh"): Promise<SshResult> {
   const started = Date.now();
   return new Promise((resolve) => {
@@ -71,13 +74,19 @@ export function runSsh(argv: string[], timeoutMs: number, sshBinary = "ssh"): Pr
     const timer = setTimeout(() => { timedOut = true; child.kill("SIGKILL"); }, timeoutMs);
     child.stdout.on("data", (d: Buffer) => { if (stdout.length < 1_000_000) stdout += d.toString(); });
     child.stderr.on("data", (d: Buffer) => { if (stderr.length < 100_000) stderr += d.toString(); });
+    let settled = false;
     const done = (code: number | null) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       resolve({ code, stdout, stderr, timedOut, ms: Date.now() - started });
     };
     child.on("error", (err) => { stderr += err.message; done(null); });
-    // 'exit', not 'close': a process ssh left behind holding the pipes must not hold the answer.
-    child.on("exit", (code) => setImmediate(() => done(code)));
+    // The answer is complete when both pipes ended ('close'); 'exit' can come while the last of stdout is still
+    // buffered (seen in the lab: a report cut after 273 bytes). A process ssh left behind holding the pipes must
+    // not hold the answer either: after exit, wait at most PIPE_GRACE_MS for the pipes.
+    child.on("close", (code) => done(code));
+    child.on("exit", (code) => setTimeout(() => done(code), PIPE_GRACE_MS).unref());
   });
 }
 
