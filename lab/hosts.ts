@@ -89,3 +89,15 @@ export function labSsh(
 export function hostsSh(args: string[], timeoutMs = 900_000): Promise<RunResult> {
   return run("bash", [HOSTS_SH, ...args], { timeoutMs });
 }
+
+/**
+ * Takes a lab host off its network (`down`) or back (`up`): the host side of its veth pair, which lab/hosts.sh
+ * made and named `<bridge>v<N>` (lab/net.sh host_net_up). The host runs on, but nothing reaches it: a dead or
+ * partitioned machine as a client sees it (connects time out).
+ */
+export async function setHostLink(lab: LabHosts, host: string, state: "down" | "up"): Promise<void> {
+  const index = /^lab-worker-(\d+)$/.exec(host)?.[1];
+  if (!index || !lab.hosts.some((h) => h.name === host)) throw new Error(`no lab host ${host}`);
+  const r = await run("ip", ["link", "set", `${lab.bridge.name}v${index}`, state]);
+  if (r.code !== 0) throw new Error(`ip link set ${lab.bridge.name}v${index} ${state}: ${r.stderr}`);
+}

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Executed } from "./up-progress";
-import { LAB_DIR, LabHosts, REPO_ROOT, labSsh } from "./hosts";
+import { LAB_DIR, LabHosts, REPO_ROOT, labSsh, run } from "./hosts";
 import { editConfig, readConfig, setRelease } from "./stack-file";
 
 export interface ApplyResult {
@@ -132,4 +132,28 @@ export function outOfService(executed: Executed[], host: string): { from: number
   const drain = executed.find((e) => e.name === `${host}-drain`);
   const verify = executed.find((e) => e.name === `${host}-verify`);
   return drain && verify ? { from: drain.startedAt, to: verify.endedAt } : undefined;
+}
+
+/** One host as `npm run fleet -- status --format json` reports it (cli/fleet-format.ts). */
+export interface StatusHost {
+  name: string;
+  answered: boolean;
+  error: string | null;
+  recordedRelease: string | null;
+  ms: number | null;
+  report?: { current: string | null; previous: string | null; draining: boolean; lastStep: { step: string; status: string; line: string | null } | null };
+}
+
+/** `npm run fleet -- status --stack lab --format json`, as an operator runs it; with its exit code and wall time. */
+export async function fleetStatus(timeoutS = 5): Promise<{ code: number; hosts: StatusHost[]; ms: number; output: string }> {
+  const started = Date.now();
+  const r = await run(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "cli/fleet.ts"), "status", "--stack", "lab", "--format", "json", "--timeout", String(timeoutS)]);
+  const json = r.stdout.slice(r.stdout.indexOf("{"));
+  let hosts: StatusHost[] = [];
+  try {
+    hosts = (JSON.parse(json) as { hosts: StatusHost[] }).hosts;
+  } catch {
+    // Left empty: the caller's assertion on `hosts` shows `output`.
+  }
+  return { code: r.code, hosts, ms: Date.now() - started, output: `${r.stdout}${r.stderr}` };
 }

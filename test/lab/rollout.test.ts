@@ -5,9 +5,9 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LAB_DIR, LabHosts, REPO_ROOT, hostsSh, readLabHosts } from "../../lab/hosts";
+import { LAB_DIR, LabHosts, REPO_ROOT, hostsSh, readLabHosts, setHostLink } from "../../lab/hosts";
 import { QueueReport, RedisTarget, enqueueRun, enqueueSteady, reset, waitForClean } from "../../lab/load";
-import { LabStack, apply, commandsByHost, onHost, outOfService, unitStates, versionOn } from "../../lab/rehearsal";
+import { LabStack, StatusHost, apply, commandsByHost, fleetStatus, onHost, outOfService, unitStates, versionOn } from "../../lab/rehearsal";
 
 const FLEET = ["lab-worker-1", "lab-worker-2", "lab-worker-3", "lab-worker-4"];
 let lab: LabHosts;
@@ -114,11 +114,28 @@ describe("first provision", () => {
 
 describe("rollout v1 → v2 under a steady stream of runs", () => {
   let result: Awaited<ReturnType<typeof apply>>;
+  let during: ReturnType<typeof fleetStatus> | undefined;
 
   beforeAll(async () => {
     const traffic = load(45, 0.8);
-    result = await apply(stack.release("v2"));
+    // An operator asks for the fleet's state while the second wave drains.
+    result = await apply(stack.release("v2"), { when: { pattern: /create-replacement\s+lab-worker-2-drain/, run: () => { during = fleetStatus(); } } });
     await traffic.stop();
+  });
+
+  test("fleet status during the rollout: every host answers within its bound, the canary already on v2 and gated", async () => {
+    expect(during).toBeDefined();
+    const status = await during!;
+    console.log(`fleet status during the rollout: ${status.ms} ms wall; per host ${status.hosts.map((h) => `${h.name} ${h.ms} ms`).join(", ")}`);
+    expect(status.hosts.map((h) => [h.name, h.answered, h.error]), status.output).toEqual(FLEET.map((h) => [h, true, null]));
+    const canary = status.hosts.find((h) => h.name === "lab-worker-1")!;
+    expect(canary.report).toMatchObject({ current: "v2", previous: "v1", lastStep: { step: "canary-gate", status: "ok" } });
+  });
+
+  test("fleet status after it: exit 0, every host on v2 by its own report and by the stack's outputs", async () => {
+    const status = await fleetStatus();
+    expect(status.code, status.output).toBe(0);
+    expect(status.hosts.map((h) => [h.name, h.report?.current, h.recordedRelease, h.report?.draining])).toEqual(FLEET.map((h) => [h, "v2", "v2", false]));
   });
 
   test("converges with every host on v2 and no run lost", async () => {
@@ -171,6 +188,15 @@ describe("a release that fails doctor", () => {
     expect(await versionOn(lab, "lab-worker-1")).toBe("v2");
     expect((await unitStates(lab, "lab-worker-1"))["zombied-worker.active"]).toBe("active");
     await expectNoRunLost();
+  });
+
+  test("fleet status shows the canary on v2, reverted, and the stack's outputs never claim v3-bad-doctor", async () => {
+    const status = await fleetStatus();
+    const canary = status.hosts.find((h) => h.name === "lab-worker-1") as StatusHost;
+    expect(canary.report, status.output).toMatchObject({ current: "v2", lastStep: { step: "verify", status: "fail" } });
+    expect(canary.report?.lastStep?.line).toMatch(/reverted_to=v2/);
+    expect(canary.recordedRelease).not.toBe("v3-bad-doctor");
+    for (const host of status.hosts) expect(host.report?.current, host.name).toBe("v2");
   });
 
   test("running it again unchanged halts again: the reverted canary is not passed off as the bad release", async () => {
@@ -286,6 +312,27 @@ describe("a host that fails while its wave-mate is mid-chain (pulumi up --contin
     for (const host of FLEET) expect(await versionOn(lab, host)).toBe("v2");
     stack.set("rollout", { waves: [1, 2] });
     await expectNoRunLost();
+  });
+});
+
+describe("fleet status with a host off the network", () => {
+  test("names the host that did not answer within the bound, reports the others, exits 1; all well once it is back", async () => {
+    await setHostLink(lab, "lab-worker-4", "down");
+    let status: Awaited<ReturnType<typeof fleetStatus>>;
+    try {
+      status = await fleetStatus(3);
+    } finally {
+      await setHostLink(lab, "lab-worker-4", "up");
+    }
+    expect(status.code, status.output).toBe(1);
+    const byName = new Map(status.hosts.map((h) => [h.name, h]));
+    expect(byName.get("lab-worker-4")).toMatchObject({ answered: false, error: expect.stringMatching(/timed out|ssh failed/) });
+    for (const host of FLEET.slice(0, 3)) expect(byName.get(host)?.answered, host).toBe(true);
+    expect(status.output).toMatch(/lab-worker-4/);
+    // Back on the network: the next status sees it again (the link needs a moment to carry traffic).
+    let back = await fleetStatus();
+    for (let i = 0; i < 5 && back.code !== 0; i++) back = await fleetStatus();
+    expect(back.code, back.output).toBe(0);
   });
 });
 
