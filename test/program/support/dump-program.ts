@@ -2,6 +2,7 @@
 // Usage: node --import tsx test/program/support/dump-program.ts CONFIG.json [--fail NAME[,NAME]]
 // CONFIG.json maps short keys (release, workers, …) to values; `secrets` and `ssh` are passed as secret config.
 // A resource named in --fail makes its mock throw, like a failed command would.
+import "./closure-deps-stub";
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { fakeDevice } from "./fakes";
