@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Summary: helpers shared by the test stand-ins (fake systemd, journald, zombied, tailscale). Sourced, never run.
 # Inputs:  ZF_FAKE (the per-test fake state dir, set by test/scripts/harness.ts), ZF_UNIT_DIR (unit files),
-#          ZF_CLOCK_SKEW_FILE (the fake host's clock, see fake_now).
+#          ZF_STANDINS (this directory, optional), ZF_CLOCK_SKEW_FILE (the fake host's clock, see fake_now).
 # State under $ZF_FAKE (tests read it through the harness):
 #   units/<unit>/<Property>   one file per systemd property (ActiveState, SubState, NRestarts, MainPID, ...)
 #   units/<unit>/stop|kick    flags from systemctl to the unit's supervisor (fake-unit)
@@ -14,8 +14,10 @@
 
 : "${ZF_FAKE:?ZF_FAKE must point at the fake state dir (set by test/scripts/harness.ts)}"
 ZF_UNIT_DIR=${ZF_UNIT_DIR:-$ZF_FAKE/units.d}
+# The stand-ins' own directory: ZF_STANDINS when the harness set it (each stand-in sources this file through it
+# too), which spares every stand-in call the readlink and dirname processes; else found from this file's path.
 # shellcheck disable=SC2034  # used by the stand-ins that source this file
-FAKE_STANDINS=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+FAKE_STANDINS=${ZF_STANDINS:-$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)}
 
 fake_unit_name() { printf '%s' "${1%.service}"; }
 # fake_now: FAKE_NOW_US is now on the fake host's clock, in µs since the epoch, without a fork. The clock is the one
@@ -35,10 +37,11 @@ fake_record_call() { printf '%s\n' "$*" >>"$ZF_FAKE/calls.log"; }
 fake_record_pid() { printf '%s\n' "$1" >>"$ZF_FAKE/pids"; }
 fake_alive() { [[ -n "$1" && "$1" != 0 ]] && kill -0 "$1" 2>/dev/null; }
 
-# fake_get UNIT PROP [DEFAULT]: a property of the fake unit.
+# fake_get UNIT PROP [DEFAULT]: a property of the fake unit (read by bash itself: no `cat` per property).
 fake_get() {
-  local file="$ZF_FAKE/units/$1/$2"
-  if [[ -s "$file" ]]; then cat "$file"; else printf '%s' "${3:-}"; fi
+  local file="$ZF_FAKE/units/$1/$2" value=''
+  if [[ -s "$file" ]]; then IFS= read -r -d '' value <"$file" || true; fi
+  printf '%s' "${value:-${3:-}}"
 }
 
 # fake_set UNIT PROP VALUE...: atomically (temp file + mv) so readers never see a half-written value.

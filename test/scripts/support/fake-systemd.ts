@@ -67,7 +67,7 @@ export class FakeSystemd {
 
   /** What the stand-ins need in their environment. */
   env(): Record<string, string> {
-    return { ZF_FAKE: this.fake, ZF_UNIT_DIR: this.unitDir, ZF_CLOCK_SKEW_FILE: this.clockSkewFile };
+    return { ZF_FAKE: this.fake, ZF_UNIT_DIR: this.unitDir, ZF_CLOCK_SKEW_FILE: this.clockSkewFile, ZF_STANDINS: STANDINS_DIR };
   }
 
   // ---- the clock ----
