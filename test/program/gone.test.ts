@@ -5,6 +5,7 @@ import { REMOTE, existingWorkers, named, runProgramWith, stackConfig } from "./f
 
 const workers = existingWorkers(3).map((w) => (w.name === "w3" ? { ...w, gone: true } : w));
 const dump = runProgramWith(stackConfig(workers));
+const withTailnet = runProgramWith(stackConfig(workers, { tailscale: { enabled: true } }));
 
 test("a gone worker gets no command but its decommission, which is retained on delete", () => {
   expect(dump.error).toBeUndefined();
@@ -16,7 +17,6 @@ test("a gone worker gets no command but its decommission, which is retained on d
 });
 
 test("with Tailscale, a gone worker's device is not looked up (it may be gone from the tailnet too)", () => {
-  const withTailnet = runProgramWith(stackConfig(workers, { tailscale: { enabled: true } }));
   expect(withTailnet.error).toBeUndefined();
   expect(withTailnet.registrations.filter((r) => r.name.startsWith("w3-tailnet"))).toEqual([]);
   expect(withTailnet.registrations.some((r) => r.name === "w2-tailnet-join")).toBe(true);
@@ -36,7 +36,6 @@ test("a gone worker cannot be the canary", () => {
 test("a worker's tailnet device settings are dropped from state when it leaves, never reset through the Tailscale API", () => {
   // Their delete calls SetKey / SetTags([]) on the device and fails once it is gone (tailscale.ts): a removed,
   // gone or reinstalled worker's device no longer exists when they are deleted or replaced.
-  const withTailnet = runProgramWith(stackConfig(workers, { tailscale: { enabled: true } }));
   const device = withTailnet.registrations.filter((r) => /^tailscale:index\/device(Key|Tags):/.test(r.type));
   expect(device.map((r) => r.name).sort()).toEqual(["w1-tailnet-device-key", "w1-tailnet-device-tags", "w2-tailnet-device-key", "w2-tailnet-device-tags"]);
   for (const r of device) expect(r.retainOnDelete, r.name).toBe(true);

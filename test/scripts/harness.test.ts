@@ -66,6 +66,19 @@ describe("fake systemd", () => {
     expect(r.durationMs).toBeLessThan(600_000);
   });
 
+  test("the stand-ins read the scripts' clock: what a unit logs after the clock moved is on the moved clock", async () => {
+    const hourMs = 3_600_000;
+    h().advanceClock(hourMs);
+    await h().startUnits();
+    const started = h().journal(WORKER).find((e) => e.message.startsWith("worker.threads_started"));
+    expect(started?.us).toBeGreaterThan((Date.now() + hourMs - 60_000) * 1000);
+    expect(h().unitState(WORKER).ActiveEnterTimestampMonotonic).toBeGreaterThan((Date.now() + hourMs - 60_000) * 1000);
+    // A step asks for what was logged since a time it read from its clock (canary-gate.sh --since=@<zf_now>).
+    const since = Math.floor((Date.now() + hourMs) / 1000) - 60;
+    expect(h().sh(`journalctl -u ${WORKER} --since=@${since} -o cat`).stdout).toContain("worker.threads_started");
+    expect(h().log(WORKER, "from the test").us).toBeGreaterThan(started?.us ?? Infinity);
+  });
+
   test("stop gives up on a worker that ignores SIGTERM after TimeoutStopSec and kills it", async () => {
     h().writeUnit(WORKER, { timeoutStopSec: "0.5" });
     h().setKnobs(WORKER, { on_term: "ignore" });

@@ -3,6 +3,7 @@
 // CONFIG.json maps short keys (release, workers, …) to values; `secrets` and `ssh` are passed as secret config.
 // A resource named in --fail makes its mock throw, like a failed command would; --stdout FILE (JSON: resource name
 // → text) gives those commands that stdout, as the host would print it.
+import "./closure-deps-stub";
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { fakeDevice } from "./fakes";

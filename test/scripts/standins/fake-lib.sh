@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Summary: helpers shared by the test stand-ins (fake systemd, journald, zombied, tailscale). Sourced, never run.
-# Inputs:  ZF_FAKE (the per-test fake state dir, set by test/scripts/harness.ts), ZF_UNIT_DIR (unit files).
+# Inputs:  ZF_FAKE (the per-test fake state dir, set by test/scripts/harness.ts), ZF_UNIT_DIR (unit files),
+#          ZF_STANDINS (this directory, optional), ZF_CLOCK_SKEW_FILE (the fake host's clock, see fake_now).
 # State under $ZF_FAKE (tests read it through the harness):
 #   units/<unit>/<Property>   one file per systemd property (ActiveState, SubState, NRestarts, MainPID, ...)
 #   units/<unit>/stop|kick    flags from systemctl to the unit's supervisor (fake-unit)
@@ -13,19 +14,34 @@
 
 : "${ZF_FAKE:?ZF_FAKE must point at the fake state dir (set by test/scripts/harness.ts)}"
 ZF_UNIT_DIR=${ZF_UNIT_DIR:-$ZF_FAKE/units.d}
+# The stand-ins' own directory: ZF_STANDINS when the harness set it (each stand-in sources this file through it
+# too), which spares every stand-in call the readlink and dirname processes; else found from this file's path.
 # shellcheck disable=SC2034  # used by the stand-ins that source this file
-FAKE_STANDINS=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+FAKE_STANDINS=${ZF_STANDINS:-$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)}
 
 fake_unit_name() { printf '%s' "${1%.service}"; }
-fake_now_us() { printf '%s' "${EPOCHREALTIME/./}"; }
+# fake_now: FAKE_NOW_US is now on the fake host's clock, in µs since the epoch, without a fork. The clock is the one
+# the steps read (components/scripts/lib.sh zf_now_ms): the real clock plus the milliseconds in ZF_CLOCK_SKEW_FILE,
+# which a test moves (test/scripts/support/fake-systemd.ts advanceClock). Sharing it keeps journal times, cursors,
+# `--since` and unit timestamps in step with a step's deadlines when a test makes one pass. Sleeps stay real time.
+fake_now() {
+  local skew=0
+  if [[ -n "${ZF_CLOCK_SKEW_FILE:-}" && -s "$ZF_CLOCK_SKEW_FILE" ]]; then
+    read -r skew <"$ZF_CLOCK_SKEW_FILE" || true
+    if [[ ! "$skew" =~ ^[0-9]{1,12}$ ]]; then skew=0; fi
+  fi
+  FAKE_NOW_US=$(( ${EPOCHREALTIME//[.,]/} + skew * 1000 ))
+}
+fake_now_us() { fake_now; printf '%s' "$FAKE_NOW_US"; }
 fake_record_call() { printf '%s\n' "$*" >>"$ZF_FAKE/calls.log"; }
 fake_record_pid() { printf '%s\n' "$1" >>"$ZF_FAKE/pids"; }
 fake_alive() { [[ -n "$1" && "$1" != 0 ]] && kill -0 "$1" 2>/dev/null; }
 
-# fake_get UNIT PROP [DEFAULT]: a property of the fake unit.
+# fake_get UNIT PROP [DEFAULT]: a property of the fake unit (read by bash itself: no `cat` per property).
 fake_get() {
-  local file="$ZF_FAKE/units/$1/$2"
-  if [[ -s "$file" ]]; then cat "$file"; else printf '%s' "${3:-}"; fi
+  local file="$ZF_FAKE/units/$1/$2" value=''
+  if [[ -s "$file" ]]; then IFS= read -r -d '' value <"$file" || true; fi
+  printf '%s' "${value:-${3:-}}"
 }
 
 # fake_set UNIT PROP VALUE...: atomically (temp file + mv) so readers never see a half-written value.
@@ -39,7 +55,8 @@ fake_set() {
 # fake_journal UNIT MESSAGE: one journal entry, written with a single append.
 fake_journal() {
   mkdir -p "$ZF_FAKE/journal"
-  printf '%s %s\n' "$(fake_now_us)" "$2" >>"$ZF_FAKE/journal/$1.log"
+  fake_now
+  printf '%s %s\n' "$FAKE_NOW_US" "$2" >>"$ZF_FAKE/journal/$1.log"
 }
 
 # fake_knob NAME KEY DEFAULT: $ZF_SIM_<KEY> (set by a release's wrapper) wins, then knobs/NAME, then DEFAULT.
