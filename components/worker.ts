@@ -7,7 +7,7 @@ import { ovhServer } from "./ovh";
 import { reinstallInWave } from "./reinstall";
 import { HostPlan, StepName } from "./plan";
 import { CommandSpec, bundleSpec, decommissionSpec, hostSpecs } from "./host-commands";
-import { HostAccess, hostAccess, remoteCommand } from "./remote";
+import { HostAccess, KEEP_OLD_INPUTS, hostAccess, remoteCommand } from "./remote";
 import { joinTailnet } from "./tailscale";
 import { RenderedUnits } from "./units";
 
@@ -22,7 +22,8 @@ export interface HostFingerprint {
 export interface WorkerArgs {
   config: FleetConfig;
   worker: WorkerConfig;
-  /** This host's place in the rollout; undefined for a held worker, which is left as it is. */
+  /** This host's place in the rollout; undefined for a held worker, which is left as it is. When its wave waits for
+   * promotion (plan.awaitingPromotion), its commands keep the inputs they have (KEEP_OLD_INPUTS). */
   plan?: HostPlan;
   /** The fleet's SSH key, secret. */
   privateKey: pulumi.Output<string>;
@@ -63,7 +64,7 @@ export class Worker extends pulumi.ComponentResource {
     if (args.plan?.reinstall && source.kind === "adopt" && host.server) {
       const reinstall = reinstallInWave(name, {
         config, worker: worker.name, serviceName: source.serviceName, os: args.plan.reinstall, access,
-        server: host.server, afterGates: args.afterGates,
+        server: host.server, afterGates: args.afterGates, keepOldInputs: args.plan.awaitingPromotion,
       }, this);
       reached.push(reinstall.task);
       host.identity = reinstall.identity;
@@ -90,7 +91,8 @@ export class Worker extends pulumi.ComponentResource {
     if (args.plan) {
       this.gate = this.rollOut(name, args, args.plan, access, reached, host.identity);
     }
-    this.release = pulumi.output(args.plan ? config.release.version : "held");
+    this.release = pulumi.output(!args.plan ? "held"
+      : args.plan.awaitingPromotion ? `awaiting promotion of ${config.release.version}` : config.release.version);
     this.fingerprint = args.fingerprint.host;
     this.registerOutputs({
       workerName: this.workerName,
@@ -124,9 +126,11 @@ export class Worker extends pulumi.ComponentResource {
     const specs = hostSpecs<pulumi.Input<unknown>>(config, worker.name, args.units, {
       identity, release: fingerprint.release, host: fingerprint.host, envText: args.envText,
     }, plan.steps);
-    const cmd = (suffix: string, spec: CommandSpec<pulumi.Input<unknown>>, dependsOn: pulumi.Resource[]) =>
-      remoteCommand(`${name}-${suffix}`, config, access, spec, { parent: this, dependsOn });
-    const layout = cmd("layout", specs.setup.layout, reached);
+    const waiting = plan.awaitingPromotion ? { ignoreChanges: [...KEEP_OLD_INPUTS] } : {};
+    const cmd = (suffix: string, spec: CommandSpec<pulumi.Input<unknown>>, dependsOn: pulumi.Resource[], opts = waiting) =>
+      remoteCommand(`${name}-${suffix}`, config, access, spec, { parent: this, dependsOn, ...opts });
+    // The layout is the host's setup, not its rollout: it changes with the host alone, never with a release.
+    const layout = cmd("layout", specs.setup.layout, reached, {});
     const gated = [layout, ...args.afterGates];
     let previous: pulumi.Resource[] = [cmd("env", specs.setup.env, gated), cmd("units", specs.setup.units, gated)];
     for (const { step, spec } of specs.rollout) {
