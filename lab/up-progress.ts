@@ -12,6 +12,10 @@ const COMMAND_TYPE = "command:remote:Command";
 // `create`; deletes run the stored `delete` (when there is none the provider runs nothing: not counted).
 const RUNS = new Set(["create", "update", "create-replacement", "delete", "delete-replaced"]);
 const STATUS_LINE = /^step=\S+ host=\S+ status=/;
+// A waiting step's progress line (components/scripts/lib.sh zf_progress_tick) and a wave's start line (fleet.ts):
+// printed as the provider logs them, which is what an operator sees live in `pulumi up`.
+const PROGRESS_LINE = /^[a-z][a-z-]* host=\S+ waiting for .*, \d+s\/\d+s$/;
+const WAVE_START = /-wave-\d+-start$/;
 
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
@@ -34,7 +38,13 @@ export class EngineProgress {
     if (done) this.finish(done.urn, !event.resOpFailedEvent, now);
     const diag = event.diagnosticEvent;
     if (diag?.urn && this.running.has(diag.urn)) {
-      for (const line of diag.message.split("\n")) if (STATUS_LINE.test(line.trim())) this.running.get(diag.urn)!.status.push(line.trim());
+      for (const line of diag.message.split("\n")) {
+        if (STATUS_LINE.test(line.trim())) this.running.get(diag.urn)!.status.push(line.trim());
+        if (PROGRESS_LINE.test(line.trim())) this.print(`${this.at(now)}  ${"waiting".padEnd(18)} ${line.trim()}`);
+      }
+    }
+    if (diag?.urn && diag.severity === "info" && WAVE_START.test(nameOf(diag.urn)) && diag.message.trim()) {
+      this.print(`${this.at(now)}  ${diag.message.trim()}`);
     }
     if (diag?.severity === "error") this.errors.push(`${diag.urn ? `${nameOf(diag.urn)}: ` : ""}${firstLines(diag.message)}`);
     if (event.summaryEvent) this.counts = tally(event.summaryEvent.resourceChanges);

@@ -36,7 +36,8 @@ zf_drain_note() {
 
 # zf_drain_state: what a drain waits on, for its progress lines: the runs in flight, else the worker's last line.
 zf_drain_state() {
-  if [[ "$ZF_DRAIN_IN_FLIGHT" != unknown ]]; then printf '%s runs in flight' "$ZF_DRAIN_IN_FLIGHT"
+  if [[ "$ZF_DRAIN_IN_FLIGHT" == 1 ]]; then printf '1 run in flight'
+  elif [[ "$ZF_DRAIN_IN_FLIGHT" != unknown ]]; then printf '%s runs in flight' "$ZF_DRAIN_IN_FLIGHT"
   else printf 'last line: %s' "${ZF_DRAIN_LAST:-none}"; fi
 }
 
