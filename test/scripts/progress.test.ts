@@ -9,6 +9,9 @@ import { EXECUTOR, SCRIPTS_DIR, WORKER, progressLines, useHarness } from "./harn
 const EVERY_S = Number(execFileSync("bash", ["-c", `. '${path.join(SCRIPTS_DIR, "lib.sh")}'; printf %s "$ZF_PROGRESS_EVERY_S"`], { encoding: "utf8" }));
 const EVERY_MS = EVERY_S * 1000;
 const STEPS = 3;
+// Every budget is far beyond the moves: the real time a loaded machine takes adds to the moved clock, and must not
+// end a wait before its last line.
+const LONG_S = 40 * EVERY_S;
 
 /** Elapsed and budget seconds of each line, in order. */
 function clock(lines: string[]): { elapsed: number; budget: number }[] {
@@ -39,14 +42,14 @@ describe("progress lines of a waiting step", () => {
   test("a drain says how many runs are still in flight, once per interval, under run.sh live and before its status line", async () => {
     h().setKnobs(WORKER, { on_drain: "stuck", in_flight: 2 });
     await h().startUnits();
-    const deadline = 360;
+    const deadline = LONG_S;
     const r = await h().runPaced("drain.sh", {
       env: { ZF_DRAIN_DEADLINE: deadline }, remote: true, seen: "zf_drain_note 'worker.drain_progress in_flight=2'",
       steps: STEPS, everyMs: EVERY_MS, finalMs: deadline * 1000,
     });
     expect(r.code).toBe(3);
     expectOneLinePerInterval(r.progress, deadline);
-    expect(r.progress.at(-1)![0]).toMatch(/^drain host=zf-test-1 waiting for the drain to complete \(2 runs in flight\), \d+s\/360s$/);
+    expect(r.progress.at(-1)![0]).toMatch(new RegExp(`^drain host=zf-test-1 waiting for the drain to complete \\(2 runs in flight\\), \\d+s/${LONG_S}s$`));
     // Streamed before the outcome (one more may come as the deadline passes), not repeated in the output after it.
     const out = r.stdout.split("\n");
     const firstStatus = out.findIndex((l) => l.startsWith("step="));
@@ -59,10 +62,10 @@ describe("progress lines of a waiting step", () => {
     h().setKnobs(WORKER, { on_drain: "stuck", in_flight: 1 });
     await h().startUnits();
     const r = await h().runPaced("drain.sh", {
-      env: { ZF_DRAIN_DEADLINE: 100 }, seen: "zf_drain_note 'worker.drain_progress in_flight=1'",
-      steps: STEPS, everyMs: EVERY_MS, finalMs: 100_000,
+      env: { ZF_DRAIN_DEADLINE: LONG_S }, seen: "zf_drain_note 'worker.drain_progress in_flight=1'",
+      steps: STEPS, everyMs: EVERY_MS, finalMs: LONG_S * 1000,
     });
-    expectOneLinePerInterval(r.progress, 100);
+    expectOneLinePerInterval(r.progress, LONG_S);
     expect(progressLines(r.stdout)).toEqual([]);
   });
 
@@ -70,38 +73,38 @@ describe("progress lines of a waiting step", () => {
     h().setKnobs(WORKER, { on_drain: "stuck", in_flight: 4 });
     await h().startUnits();
     const r = await h().runPaced("decommission.sh", {
-      env: { ZF_DRAIN_DEADLINE: 300, ZF_STEP_TIMEOUT: 30 }, seen: "zf_drain_note 'worker.drain_progress in_flight=4'",
-      steps: STEPS, everyMs: EVERY_MS, finalMs: 300_000,
+      env: { ZF_DRAIN_DEADLINE: LONG_S, ZF_STEP_TIMEOUT: 30 }, seen: "zf_drain_note 'worker.drain_progress in_flight=4'",
+      steps: STEPS, everyMs: EVERY_MS, finalMs: LONG_S * 1000,
     });
-    expectOneLinePerInterval(r.progress, 300);
+    expectOneLinePerInterval(r.progress, LONG_S);
     expect(r.progress.at(-1)![0]).toMatch(/^decommission host=zf-test-1 waiting for the drain to complete \(4 runs in flight\)/);
   });
 
   test("start-worker says it waits for the executor socket and the worker's state", async () => {
     const r = await h().runPaced("start-worker.sh", {
-      env: { ZF_STEP_TIMEOUT: 60 }, seen: "zf_wait_ms", steps: STEPS, everyMs: EVERY_MS, finalMs: 60_000,
+      env: { ZF_STEP_TIMEOUT: LONG_S }, seen: "zf_wait_ms", steps: STEPS, everyMs: EVERY_MS, finalMs: LONG_S * 1000,
     });
     expect(r.code).toBe(3);
-    expectOneLinePerInterval(r.progress, 60);
-    expect(r.progress.at(-1)![0]).toMatch(/^start-worker host=zf-test-1 waiting for the executor socket, then zombied-worker active \(socket missing, zombied-worker inactive\/dead\), \d+s\/60s$/);
+    expectOneLinePerInterval(r.progress, LONG_S);
+    expect(r.progress.at(-1)![0]).toMatch(/^start-worker host=zf-test-1 waiting for the executor socket, then zombied-worker active \(socket missing, zombied-worker inactive\/dead\), \d+s\/\d+s$/);
   });
 
   test("restart-executor says it waits for the executor's socket", async () => {
     h().setKnobs(EXECUTOR, { no_socket: 1 });
     const r = await h().runPaced("restart-executor.sh", {
-      env: { ZF_STEP_TIMEOUT: 60 }, seen: "zf_executor_ready", steps: STEPS, everyMs: EVERY_MS, finalMs: 60_000,
+      env: { ZF_STEP_TIMEOUT: LONG_S }, seen: "zf_executor_ready", steps: STEPS, everyMs: EVERY_MS, finalMs: LONG_S * 1000,
     });
     expect(r.code).toBe(3);
-    expectOneLinePerInterval(r.progress, 60);
+    expectOneLinePerInterval(r.progress, LONG_S);
     expect(r.progress.at(-1)![0]).toMatch(/^restart-executor host=zf-test-1 waiting for zombied-executor active with its socket \(active\/running, socket missing\)/);
   });
 
   test("verify counts the min healthy time and passes at its end", async () => {
     await h().startUnits();
-    const healthy = 4 * EVERY_S;
+    const healthy = LONG_S;
     const r = await h().runPaced("verify.sh", {
       env: { ZF_VERIFY_COMMAND: "zombied doctor worker", ZF_MIN_HEALTHY: healthy, ZF_STEP_TIMEOUT: 60 },
-      seen: "stays_healthy_waiting", steps: STEPS, everyMs: EVERY_MS, finalMs: EVERY_MS,
+      seen: "stays_healthy_waiting", steps: STEPS, everyMs: EVERY_MS, finalMs: healthy * 1000,
     });
     expect(r.code).toBe(0);
     expectOneLinePerInterval(r.progress, healthy);
@@ -110,10 +113,10 @@ describe("progress lines of a waiting step", () => {
 
   test("the canary gate watching logs only says so, and passes at the end of its time", async () => {
     await h().startUnits();
-    const watch = 4 * EVERY_S;
+    const watch = LONG_S;
     const r = await h().runPaced("canary-gate.sh", {
       env: { ZF_MIN_HEALTHY: watch, ZF_CANARY_POLL: 0.05, ZF_ERROR_PATTERN: "level=error" },
-      seen: "watch_logs_only", steps: STEPS, everyMs: EVERY_MS, finalMs: EVERY_MS,
+      seen: "watch_logs_only", steps: STEPS, everyMs: EVERY_MS, finalMs: watch * 1000,
     });
     expect(r.code).toBe(0);
     expectOneLinePerInterval(r.progress, watch);
