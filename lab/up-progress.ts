@@ -43,8 +43,12 @@ export class EngineProgress {
         if (PROGRESS_LINE.test(line.trim())) this.print(`${this.at(now)}  ${"waiting".padEnd(18)} ${line.trim()}`);
       }
     }
-    if (diag?.urn && diag.severity === "info" && WAVE_START.test(nameOf(diag.urn)) && diag.message.trim()) {
-      this.print(`${this.at(now)}  ${diag.message.trim()}`);
+    // The wave's line from the echo's stdout output once it ran: the lab's local command logs no output lines
+    // (lab/command-plugin/local), the real one does (pulumi-command v1.2.1 local/commandOutputs.go LogOutput).
+    const started = event.resOutputsEvent?.metadata;
+    const stdout = started?.new?.outputs?.stdout;
+    if (started && WAVE_START.test(nameOf(started.urn)) && started.op !== "same" && typeof stdout === "string" && stdout.trim()) {
+      this.print(`${this.at(now)}  ${stdout.trim()}`);
     }
     if (diag?.severity === "error") this.errors.push(`${diag.urn ? `${nameOf(diag.urn)}: ` : ""}${firstLines(diag.message)}`);
     if (event.summaryEvent) this.counts = tally(event.summaryEvent.resourceChanges);

@@ -36,7 +36,14 @@ describe("EngineProgress", () => {
 
   test("prints a waiting step's progress lines and each wave's start line as the provider logs them", () => {
     const { lines } = run([
-      event({ diagnosticEvent: { urn: urn("fleet-wave-1-start", "command:local:Command"), message: "wave 1/2 starts (v2), 1 host: w2\n", color: "never", severity: "info" } }),
+      event({ resOutputsEvent: { metadata: {
+        op: "create", urn: urn("fleet-wave-1-start", "command:local:Command"), type: "command:local:Command", provider: "",
+        new: { outputs: { stdout: "wave 1/2 starts (v2), 1 host: w2" } },
+      } } as never }),
+      event({ resOutputsEvent: { metadata: {
+        op: "same", urn: urn("fleet-wave-0-start", "command:local:Command"), type: "command:local:Command", provider: "",
+        new: { outputs: { stdout: "wave 0/2 starts (canary, then its gate), 1 host: w1" } },
+      } } as never }),
       pre("w2-drain", "create-replacement"),
       diag("w2-drain", "drain host=w2 waiting for the drain to complete (2 runs in flight), 15s/360s\n"),
       diag("w2-drain", "some other output\n"),
