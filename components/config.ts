@@ -62,8 +62,10 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex char
 const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL");
 const artifact = z.strictObject({ url: httpUrl, sha256 });
 
+// A release names a directory on the hosts (deploy.sh checks the same rule).
+const releaseName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, "must be a release name of letters, digits and . _ + - (a directory name)");
 const release = z.strictObject({
-  version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, "must be a release name of letters, digits and . _ + - (a directory name)"),
+  version: releaseName,
   worker: artifact,
   executor: artifact,
 });
@@ -80,6 +82,13 @@ const rollout = z.strictObject({
   onDrainDeadline: z.enum(["fail", "proceed"]).default("fail"),
   autoRevert: z.boolean().default(true),
   keepReleases: z.number().int().min(2, "must be at least 2 (the current release and one to revert to)").default(3),
+  // `manual`: an `up` rolls out the canary and its gate and stops; the waves follow once `promoted` names the
+  // release. Naming the release, not a switch, makes a promotion lapse by itself with the next release (rollout-mode.ts).
+  promote: z.enum(["auto", "manual"]).default("auto"),
+  promoted: releaseName.optional(),
+  // "release.version is a rollback": no canary gate, the largest waves maxUnavailable allows; only while
+  // release.version is this release, so it cannot carry over to the next one (rollout-mode.ts).
+  rollback: releaseName.optional(),
 });
 
 const drain = z.strictObject({

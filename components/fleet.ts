@@ -4,8 +4,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { FleetConfig } from "./config";
 import { renderEnvFile } from "./env";
 import { hostFingerprint } from "./fingerprint";
-import { RolloutPlan } from "./plan";
+import { RolloutPlan, WavePlan } from "./plan";
+import { promotionNote, waveStartLine } from "./rollout-mode";
+import { rolloutScriptsHash, shellQuote } from "./script-command";
 import { renderUnits } from "./units";
+import { KEEP_OLD_INPUTS } from "./remote";
 import { HostFingerprint, Worker } from "./worker";
 
 export interface FleetArgs {
@@ -37,11 +40,19 @@ export class Fleet extends pulumi.ComponentResource {
     const byName = new Map(config.workers.map((w) => [w.name, w]));
     const common = { config, privateKey, envText, units, fingerprint };
 
+    if (plan.mode === "canary-only") {
+      // Printed on every `up` while the release waits: the waves' commands do not run, so nothing else says why.
+      void pulumi.log.info(promotionNote(plan), this);
+    }
     let afterGates: pulumi.Resource[] = [];
     for (const wave of plan.waves) {
       const gates: pulumi.Resource[] = [];
+      const start = waveStart(`${name}-wave-${wave.index}-start`, plan, wave, fingerprint, afterGates, this);
       for (const hostName of wave.hosts) {
-        const w = new Worker(hostName, { ...common, worker: byName.get(hostName)!, plan: plan.hosts[hostName], afterGates }, { parent: this });
+        const w = new Worker(hostName, {
+          // The wave's start waits for the previous wave's barrier: through it, so does every command of the wave.
+          ...common, worker: byName.get(hostName)!, plan: plan.hosts[hostName], afterGates: [start],
+        }, { parent: this });
         this.workers.set(hostName, w);
         if (w.gate) gates.push(w.gate);
       }
@@ -52,6 +63,30 @@ export class Fleet extends pulumi.ComponentResource {
     }
     this.registerOutputs({ rolloutPlan: plan });
   }
+}
+
+/**
+ * The line `pulumi up` shows as a wave starts, naming its hosts: a local command that echoes it, on which every
+ * command of the wave depends. It is a resource of its own, not a line of a host's drain, because the wave's hosts
+ * are no input of any host command: a wave-mate list there would change with every change of the waves and re-run
+ * every host (an input change is an update, which runs `create` again: pulumi-command v1.2.1 remote Update). Here
+ * a change of the waves re-runs only this echo. Its triggers are what re-runs every host of the wave (release, host
+ * fingerprint, rollout scripts), so it prints when they roll and stays quiet on an `up` that changes nothing. A
+ * wave waiting for promotion keeps its old inputs like its hosts (remote.ts KEEP_OLD_INPUTS), and prints when promoted.
+ */
+function waveStart(
+  name: string, plan: RolloutPlan, wave: WavePlan, fingerprint: HostFingerprint, afterGates: pulumi.Resource[],
+  parent: pulumi.Resource,
+): pulumi.Resource {
+  const line = waveStartLine({
+    index: wave.index, waves: plan.waves.length, hosts: wave.hosts, canary: wave.gate === "canary-gate", mode: plan.mode,
+    release: plan.release, waiting: wave.awaitingPromotion,
+  });
+  return new command.local.Command(name, {
+    create: `echo ${shellQuote(line)}`,
+    triggers: [fingerprint.release, fingerprint.host, rolloutScriptsHash()],
+    logging: "stdout",
+  }, { parent, dependsOn: afterGates, ...(wave.awaitingPromotion ? { ignoreChanges: [...KEEP_OLD_INPUTS] } : {}) });
 }
 
 /**

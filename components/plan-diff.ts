@@ -119,9 +119,12 @@ function workerReasons(
       : { reasons: ["new host", "held"], changes: [], runs: [...setUp, `no rollout (${held})`].join(", ") };
   }
   const chain = `layout, .env, units, then ${host.steps.join(" → ")}`;
-  if (!before) return { reasons: ["new host"], changes: [], runs: [...setUp, chain].join(", ") };
+  // A host whose wave waits for promotion keeps the inputs its commands have (ignoreChanges, worker.ts); one that
+  // has no chain yet has none to keep, so it is created, promotion or not.
+  const created = host.awaitingPromotion ? "; not held back by rollout.promote: manual (a new chain has no earlier inputs to keep)" : "";
+  if (!before) return { reasons: ["new host"], changes: [], runs: [...setUp, chain].join(", ") + created };
   if (before.hold !== undefined) {
-    return { reasons: ["hold lifted"], changes: [`hold removed (was: ${before.hold})`], runs: chain };
+    return { reasons: ["hold lifted"], changes: [`hold removed (was: ${before.hold})`], runs: chain + created };
   }
   const parts = [...fleetParts];
   const hostChanges = connectionChanges(before, worker, ctx.base, ctx.head);
@@ -133,7 +136,8 @@ function workerReasons(
   const reasons = REASONS.filter((r) => parts.some((p) => p.reason === r));
   const changes = [...new Set(parts.flatMap((p) => p.changes))];
   if (!reasons.length) return { reasons: ["unchanged"], changes: [], runs: "nothing" };
-  return { reasons, changes, runs: whatRuns(reasons, host, ctx.program, ctx.head.config) };
+  const runs = whatRuns(reasons, host, ctx.program, ctx.head.config);
+  return { reasons, changes, runs: host.awaitingPromotion ? `nothing yet: waits for the promotion of ${ctx.head.config.release.version} (then ${runs})` : runs };
 }
 
 /** What a new host gets before its rollout chain: its server and tailnet device, when it has them. */

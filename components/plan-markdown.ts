@@ -4,7 +4,7 @@ import { formatDuration } from "./duration";
 import { ROLLOUT_STEPS, StepName } from "./plan";
 import { renderMermaid } from "./plan-mermaid";
 import type { PlanReport } from "./plan-report";
-import { count, gateText, reasonRows, reasonSummary, secretSourceLines, stepNotes } from "./plan-text";
+import { count, gateText, modeText, reasonRows, reasonSummary, secretSourceLines, stepNotes } from "./plan-text";
 
 /** A pull-request comment: summary, waves table, step budgets, the flowchart, held hosts, secrets, warnings. */
 export function renderMarkdown(report: PlanReport): string {
@@ -17,11 +17,13 @@ export function renderMarkdown(report: PlanReport): string {
       `at most ${report.maxUnavailable} out of service at once · ` +
       `**Worst case:** ${formatDuration(report.estimate.worstCaseSeconds)}`,
     "",
+    ...modeParagraph(report),
     "| Wave | Hosts | Gate to the next wave | Worst case |",
     "|---:|---|---|---:|",
     ...report.waves.map((hosts, i) => {
       const names = hosts.map((h) => `\`${h}\` (${report.workers[h].source})`).join(", ");
-      const wave = report.gates[i] === "canary-gate" ? `${i} (canary)` : String(i);
+      const wave = (report.gates[i] === "canary-gate" ? `${i} (canary)` : String(i)) +
+        (report.awaitingPromotion[i] ? " (waits for promotion)" : "");
       return `| ${wave} | ${names} | ${cell(gateText(report, i))} | ${formatDuration(report.estimate.perWave[i])} |`;
     }),
     "",
@@ -36,6 +38,12 @@ export function renderMarkdown(report: PlanReport): string {
     ...section("Warnings", report.warnings.length ? report.warnings : ["none"]),
   ];
   return `${lines.join("\n").trimEnd()}\n`;
+}
+
+function modeParagraph(report: PlanReport): string[] {
+  const text = modeText(report);
+  if (!text) return [];
+  return [`${report.mode === "rollback" ? "**Rollback** to" : "**Stops after the canary**, promote"} ${cell(text)}`, ""];
 }
 
 function stepTable(report: PlanReport): string[] {

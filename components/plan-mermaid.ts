@@ -42,7 +42,8 @@ function shownWaves(count: number): number[] {
 function waveSubgraph(report: PlanReport, index: number): string[] {
   const hosts = report.waves[index];
   const title = `Wave ${index}${report.gates[index] === "canary-gate" ? " · canary" : ""} · ` +
-    `worst case ${formatDuration(report.estimate.perWave[index])}`;
+    `worst case ${formatDuration(report.estimate.perWave[index])}` +
+    (report.awaitingPromotion[index] ? " · waits for promotion" : "");
   const nodes = capped(hosts).map((name, i) =>
     name === undefined
       ? `    w${index}more["… ${hosts.length - (MERMAID_HOSTS_PER_WAVE - 1)} more hosts"]`

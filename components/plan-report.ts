@@ -4,6 +4,7 @@
 import type { StackFile } from "./config-load";
 import { FleetConfig, HostSource, OPAQUE_SECRET } from "./config";
 import { RolloutPlan, StepName, WavePlan, planRollout, stepBudgets } from "./plan";
+import type { RolloutMode } from "./rollout-mode";
 import { ReasonsReport, reasonsWithoutBase } from "./plan-diff";
 
 export interface WorkerReport {
@@ -29,11 +30,15 @@ export interface PlanReport {
   stack: string;
   file: string;
   release: string;
+  /** canary-first, canary-only (the waves after the canary wait for promotion) or rollback (rollout-mode.ts). */
+  mode: RolloutMode;
   canary: string | null;
   /** Host names per wave; wave 0 is the canary alone when there is one. */
   waves: string[][];
   /** The step of a wave every host of the next wave waits for. */
   gates: WavePlan["gate"][];
+  /** Per wave: it waits for the release's promotion, and this `up` runs nothing of it. */
+  awaitingPromotion: boolean[];
   workers: Record<string, WorkerReport>;
   held: { name: string; reason: string }[];
   /** Seconds each step may take before it fails. */
@@ -65,9 +70,11 @@ export function buildReport(stack: string, file: string, stackFile: StackFile, r
     stack,
     file,
     release: plan.release,
+    mode: plan.mode,
     canary: plan.canary,
     waves: plan.waves.map((w) => w.hosts),
     gates: plan.waves.map((w) => w.gate),
+    awaitingPromotion: plan.waves.map((w) => w.awaitingPromotion),
     workers: workerReports(config, plan),
     held: plan.held,
     stepBudgets: stepBudgets(config),

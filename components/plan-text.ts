@@ -2,6 +2,7 @@
 import { formatDuration } from "./duration";
 import { ROLLOUT_STEPS, StepName } from "./plan";
 import type { PlanReport } from "./plan-report";
+import { promoteCommand } from "./rollout-mode";
 
 /** What an operator reads before `pulumi up`: order, budgets, gates, worst case, and what to look out for. */
 export function renderText(report: PlanReport): string {
@@ -15,6 +16,7 @@ export function renderText(report: PlanReport): string {
     `  hosts    ${count(active, "host")} in ${count(report.waves.length, "wave")}, ` +
       `at most ${report.maxUnavailable} out of service at once` +
       (report.held.length ? `, ${report.held.length} held` : ""),
+    ...modeLines(report),
     "",
     "Step chain on each host (budget: the longest a step may take before it fails):",
     ...stepChainLines(report).map((line) => `  ${line}`),
@@ -24,7 +26,8 @@ export function renderText(report: PlanReport): string {
     ...(report.waves.length ? [] : ["  none: no active worker, nothing to roll out"]),
     "",
     `Worst case in total: ${formatDuration(report.estimate.worstCaseSeconds)} ` +
-      "(every deadline spent in full, waves one after another; a healthy rollout is much faster)",
+      "(every deadline spent in full, waves one after another; a healthy rollout is much faster" +
+      `${report.mode === "canary-only" ? "; this `pulumi up` only: the canary's wave" : ""})`,
     "",
     ...reasonLines(report),
     ...heldLines(report),
@@ -58,11 +61,41 @@ function stepChainLines(report: PlanReport): string[] {
     `${i + 1}. ${step.padEnd(width)}  ${formatDuration(report.stepBudgets[step]).padStart(7)}  ${notes[step]}`);
 }
 
+/** The mode line of the header: how this `up` differs from canary, gate, waves (none when it does not). */
+function modeLines(report: PlanReport): string[] {
+  const text = modeText(report);
+  if (!text) return [];
+  return [`  ${report.mode === "rollback" ? "rollback" : "promote "} ${text}`];
+}
+
+/** What a rollout mode does, in words; undefined for canary-first. Shared with markdown. */
+export function modeText(report: PlanReport): string | undefined {
+  switch (report.mode) {
+    case "canary-first":
+      return undefined;
+    case "canary-only": {
+      const waiting = report.waves.filter((_, i) => report.awaitingPromotion[i]);
+      const last = report.waves.length - 1;
+      return `manual: this \`pulumi up\` rolls out the canary ${report.canary} and its gate, then stops; ` +
+        `waves 1-${last} (${count(waiting.flat().length, "host")}) wait for the promotion of ${report.release}: ` +
+        promoteCommand(report.release);
+    }
+    case "rollback":
+      return `${report.release}: no canary gate, waves of ${report.waves[0]?.length ?? 0} (rollout.maxUnavailable), ` +
+        "every host drained; a host that holds the release skips the download";
+    default: {
+      const unknown: never = report.mode;
+      throw new Error(`unknown rollout mode ${String(unknown)}`);
+    }
+  }
+}
+
 function waveLines(report: PlanReport, hosts: string[], index: number, width: number): string[] {
   const canary = report.gates[index] === "canary-gate";
   return [
     `  Wave ${index}${canary ? " (canary)" : ""}: ${count(hosts.length, "host")}, ` +
-      `worst case ${formatDuration(report.estimate.perWave[index])}`,
+      `worst case ${formatDuration(report.estimate.perWave[index])}` +
+      (report.awaitingPromotion[index] ? ", waits for promotion" : ""),
     ...hosts.map((name) => `    ${name.padEnd(width)}  ${report.workers[name].source.padEnd(8)}  ${report.workers[name].from}`),
     `    gate: ${gateText(report, index)}`,
   ];

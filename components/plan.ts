@@ -2,6 +2,7 @@
 // PURE and deterministic: the program realises it as resources, the CLI prints it, tests compare both to it.
 import { dialBudgetSeconds, jobLimitWarnings, SETUP_BOUNDS, setupWorstCase, unboundedWarnings } from "./budget";
 import { FleetConfig, HostSource, resolveBatch } from "./config";
+import { RolloutMode, rolloutMode } from "./rollout-mode";
 import { workerStopTimeoutSeconds } from "./units";
 
 /** The remote steps of a host's rollout chain, in order. */
@@ -28,6 +29,8 @@ export interface HostPlan {
   steps: StepName[];
   /** The OS an adopted server is reinstalled with in this wave: after a drain and a stop, before its setup. */
   reinstall?: string;
+  /** Its wave waits for the release's promotion (mode canary-only): the host keeps what it runs for now. */
+  awaitingPromotion: boolean;
 }
 
 export interface WavePlan {
@@ -37,10 +40,14 @@ export interface WavePlan {
   gate: "canary-gate" | "verify";
   /** Worst case for this wave, in seconds: every deadline of its slowest host spent in full, every dial retried. */
   worstCaseSeconds: number;
+  /** Waits for the release's promotion (mode canary-only): this `up` runs nothing of it. */
+  awaitingPromotion: boolean;
 }
 
 export interface RolloutPlan {
   release: string;
+  /** canary-first, canary-only (waits for promotion after the canary) or rollback (rollout-mode.ts). */
+  mode: RolloutMode;
   canary: string | null;
   waves: WavePlan[];
   hosts: Record<string, HostPlan>;
@@ -49,7 +56,8 @@ export interface RolloutPlan {
   maxUnavailable: number;
   /** Held and gone workers: out of service (or not to be relied on) before the rollout takes any host down. */
   alreadyUnavailable: number;
-  /** `setupSeconds`: a new host's layout and tailnet join, once (hosts set up in parallel); then every wave. */
+  /** `setupSeconds`: a new host's layout and tailnet join, once (hosts set up in parallel); then every wave this
+   * `up` runs (not those waiting for promotion). */
   estimate: { worstCaseSeconds: number; setupSeconds: number };
   warnings: string[];
 }
@@ -58,17 +66,25 @@ export function planRollout(config: FleetConfig): RolloutPlan {
   const active = config.workers.filter((w) => w.hold === undefined);
   const held = config.workers.filter((w) => w.hold !== undefined).map((w) => ({ name: w.name, reason: w.hold! }));
   const capacity = fleetCapacity(config);
-  const canaryName = active.length > 1 ? chooseCanary(config, active.map((w) => w.name)) : null;
+  const { mode, warnings: modeWarnings } = rolloutMode(config, active.length);
+  const canaryName = active.length > 1 && mode !== "rollback" ? chooseCanary(config, active.map((w) => w.name)) : null;
   const rest = active.filter((w) => w.name !== canaryName).map((w) => w.name);
-  const groups = [...(canaryName ? [[canaryName]] : []), ...batches(rest, config.rollout.waves, capacity.fleet, capacity.perWave)];
+  // A rollback goes back to a release the fleet ran: waves as large as the cap allows, no canary and no gate.
+  const groups = mode === "rollback"
+    ? batches(rest, [capacity.perWave], capacity.fleet, capacity.perWave)
+    : [...(canaryName ? [[canaryName]] : []), ...batches(rest, config.rollout.waves, capacity.fleet, capacity.perWave)];
   const reinstalling = new Set(active.filter((w) => w.source.kind === "adopt" && w.source.reinstallOs).map((w) => w.name));
   const waves = groups.map((hosts, index) => {
     const gate = hosts[0] === canaryName ? "canary-gate" as const : "verify" as const;
     const reinstalls = hosts.some((name) => reinstalling.has(name));
-    return { index, hosts, gate, worstCaseSeconds: waveWorstCase(config, gate, reinstalls) };
+    const awaitingPromotion = mode === "canary-only" && hosts[0] !== canaryName;
+    return { index, hosts, gate, worstCaseSeconds: waveWorstCase(config, gate, reinstalls), awaitingPromotion };
   });
   const setupSeconds = waves.length ? setupWorstCase(config) : 0;
-  const estimate = { worstCaseSeconds: waves.reduce((sum, w) => sum + w.worstCaseSeconds, setupSeconds), setupSeconds };
+  const estimate = {
+    worstCaseSeconds: waves.filter((w) => !w.awaitingPromotion).reduce((sum, w) => sum + w.worstCaseSeconds, setupSeconds),
+    setupSeconds,
+  };
   const hosts: Record<string, HostPlan> = {};
   const byName = new Map(active.map((w) => [w.name, w])); // a lookup per host: find() made 10,000 workers take 0.6 s
   for (const wave of waves) {
@@ -78,12 +94,13 @@ export function planRollout(config: FleetConfig): RolloutPlan {
       const reinstall = worker.source.kind === "adopt" ? worker.source.reinstallOs : undefined;
       hosts[name] = {
         name, wave: wave.index, canary: name === canaryName, source: worker.source.kind, steps,
-        ...(reinstall ? { reinstall } : {}),
+        ...(reinstall ? { reinstall } : {}), awaitingPromotion: wave.awaitingPromotion,
       };
     }
   }
   return {
     release: config.release.version,
+    mode,
     canary: canaryName,
     waves,
     hosts,
@@ -92,7 +109,9 @@ export function planRollout(config: FleetConfig): RolloutPlan {
     alreadyUnavailable: capacity.alreadyOut,
     estimate,
     warnings: [
-      ...planWarnings(config, active.length, held, capacity, groups.length - (canaryName ? 1 : 0)),
+      ...modeWarnings,
+      // A rollback's waves are the cap, not rollout.waves: those are not warned about.
+      ...planWarnings(config, active.length, held, capacity, mode === "rollback" ? 0 : groups.length - (canaryName ? 1 : 0)),
       ...jobLimitWarnings(estimate.worstCaseSeconds),
       ...unboundedWarnings(config),
     ],

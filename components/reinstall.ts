@@ -6,7 +6,7 @@ import * as ovh from "@ovhcloud/pulumi-ovh";
 import * as pulumi from "@pulumi/pulumi";
 import { FleetConfig } from "./config";
 import { ovhReinstall } from "./ovh";
-import { HostAccess, installBundle, scriptStep } from "./remote";
+import { HostAccess, KEEP_OLD_INPUTS, installBundle, scriptStep } from "./remote";
 import { rolloutStepInputs } from "./step-inputs";
 
 export interface ReinstallArgs {
@@ -18,6 +18,8 @@ export interface ReinstallArgs {
   access: HostAccess;
   server: ovh.dedicated.Server;
   afterGates: pulumi.Resource[];
+  /** The wave waits for promotion: a reinstall already done keeps its inputs (remote.ts KEEP_OLD_INPUTS). */
+  keepOldInputs?: boolean;
 }
 
 export interface Reinstall {
@@ -31,15 +33,16 @@ export function reinstallInWave(name: string, args: ReinstallArgs, parent: pulum
   const { config, worker, access } = args;
   // Once per requested OS, like the task itself: a later `up` with the same value runs none of this again.
   const triggers = [{ what: "requested OS", value: args.os }];
+  const keep = args.keepOldInputs ? { ignoreChanges: [...KEEP_OLD_INPUTS] } : {};
   const scripts = installBundle(`${name}-scripts-before-reinstall`, { config, access, host: worker, triggers }, { parent, dependsOn: [args.server] });
   const drain = scriptStep(`${name}-drain-before-reinstall`, {
     config, access, script: "drain", inputs: rolloutStepInputs(config, worker, "drain"), triggers,
-  }, { parent, dependsOn: [scripts, ...args.afterGates] });
+  }, { parent, dependsOn: [scripts, ...args.afterGates], ...keep });
   const stop = scriptStep(`${name}-stop-before-reinstall`, {
     config, access, script: "stop", inputs: rolloutStepInputs(config, worker, "stop"), triggers,
-  }, { parent, dependsOn: [drain, ...args.afterGates] });
+  }, { parent, dependsOn: [drain, ...args.afterGates], ...keep });
   const task = ovhReinstall(`${name}-reinstall`, {
     worker, serviceName: args.serviceName, os: args.os, publicKey: config.ssh.publicKey,
-  }, { parent, dependsOn: [stop, ...args.afterGates] });
+  }, { parent, dependsOn: [stop, ...args.afterGates], ...keep });
   return { task, identity: pulumi.interpolate`${args.serviceName}/reinstalled/${task.id}` };
 }

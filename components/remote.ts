@@ -34,6 +34,17 @@ function connection(config: FleetConfig, access: HostAccess): command.types.inpu
   };
 }
 
+/**
+ * The options of a command whose wave waits for promotion: the engine resets every input to the value in state
+ * before it diffs (pulumi v3.248.0 pkg/resource/deploy/step_generator.go: `processIgnoreChanges` on `old.Inputs`;
+ * `*` at the root copies every top-level key, sdk/go/common/resource/properties_path.go `reset`), so a command
+ * that exists is a "same" step and runs nothing. It applies only when there are old inputs (`if old != nil`): a
+ * command not in state yet (a new host, a hold just lifted) is created as usual. Without it, the engine would
+ * see a new release and run the chain; dropping the commands instead (as for a held worker) would delete them
+ * from state and re-run every chain on promotion even when nothing changed.
+ */
+export const KEEP_OLD_INPUTS = ["*"] as const;
+
 type In = pulumi.Input<unknown>;
 
 /** The `remote.Command` of one CommandSpec (components/host-commands.ts: the one definition of what a host gets). */

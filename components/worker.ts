@@ -7,7 +7,7 @@ import { ovhServer } from "./ovh";
 import { reinstallInWave } from "./reinstall";
 import { HostPlan, StepName } from "./plan";
 import { CommandSpec, bundleSpec, decommissionSpec, hostSpecs } from "./host-commands";
-import { HostAccess, hostAccess, remoteCommand } from "./remote";
+import { HostAccess, KEEP_OLD_INPUTS, hostAccess, remoteCommand } from "./remote";
 import { joinTailnet } from "./tailscale";
 import { UNREPORTED, reportedRelease } from "./verify-report";
 import { RenderedUnits } from "./units";
@@ -23,7 +23,8 @@ export interface HostFingerprint {
 export interface WorkerArgs {
   config: FleetConfig;
   worker: WorkerConfig;
-  /** This host's place in the rollout; undefined for a held worker, which is left as it is. */
+  /** This host's place in the rollout; undefined for a held worker, which is left as it is. When its wave waits for
+   * promotion (plan.awaitingPromotion), its commands keep the inputs they have (KEEP_OLD_INPUTS). */
   plan?: HostPlan;
   /** The fleet's SSH key, secret. */
   privateKey: pulumi.Output<string>;
@@ -65,7 +66,7 @@ export class Worker extends pulumi.ComponentResource {
     if (args.plan?.reinstall && source.kind === "adopt" && host.server) {
       const reinstall = reinstallInWave(name, {
         config, worker: worker.name, serviceName: source.serviceName, os: args.plan.reinstall, access,
-        server: host.server, afterGates: args.afterGates,
+        server: host.server, afterGates: args.afterGates, keepOldInputs: args.plan.awaitingPromotion,
       }, this);
       reached.push(reinstall.task);
       host.identity = reinstall.identity;
@@ -92,6 +93,8 @@ export class Worker extends pulumi.ComponentResource {
     if (args.plan) {
       this.gate = this.rollOut(name, args, args.plan, access, reached, host.identity);
     }
+    // What the host's last passed verify reported: a host that waits for promotion keeps its old verify (its inputs
+    // are kept, so are its outputs) and so reports the release it still runs.
     const verify = this.steps.find((s) => s.step === "verify")?.command;
     this.release = verify ? verify.stdout.apply((out) => reportedRelease(out) ?? UNREPORTED) : pulumi.output("held");
     this.fingerprint = args.fingerprint.host;
@@ -127,9 +130,11 @@ export class Worker extends pulumi.ComponentResource {
     const specs = hostSpecs<pulumi.Input<unknown>>(config, worker.name, args.units, {
       identity, release: fingerprint.release, host: fingerprint.host, envText: args.envText,
     }, plan.steps);
-    const cmd = (suffix: string, spec: CommandSpec<pulumi.Input<unknown>>, dependsOn: pulumi.Resource[]) =>
-      remoteCommand(`${name}-${suffix}`, config, access, spec, { parent: this, dependsOn });
-    const layout = cmd("layout", specs.setup.layout, reached);
+    const waiting = plan.awaitingPromotion ? { ignoreChanges: [...KEEP_OLD_INPUTS] } : {};
+    const cmd = (suffix: string, spec: CommandSpec<pulumi.Input<unknown>>, dependsOn: pulumi.Resource[], opts = waiting) =>
+      remoteCommand(`${name}-${suffix}`, config, access, spec, { parent: this, dependsOn, ...opts });
+    // The layout is the host's setup, not its rollout: it changes with the host alone, never with a release.
+    const layout = cmd("layout", specs.setup.layout, reached, {});
     const gated = [layout, ...args.afterGates];
     let previous: pulumi.Resource[] = [cmd("env", specs.setup.env, gated), cmd("units", specs.setup.units, gated)];
     for (const { step, spec } of specs.rollout) {

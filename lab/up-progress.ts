@@ -12,6 +12,10 @@ const COMMAND_TYPE = "command:remote:Command";
 // `create`; deletes run the stored `delete` (when there is none the provider runs nothing: not counted).
 const RUNS = new Set(["create", "update", "create-replacement", "delete", "delete-replaced"]);
 const STATUS_LINE = /^step=\S+ host=\S+ status=/;
+// A waiting step's progress line (components/scripts/lib.sh zf_progress_tick) and a wave's start line (fleet.ts):
+// printed as the provider logs them, which is what an operator sees live in `pulumi up`.
+export const PROGRESS_LINE = /^[a-z][a-z-]* host=\S+ waiting for .*, \d+s\/\d+s$/;
+const WAVE_START = /-wave-\d+-start$/;
 
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
@@ -34,7 +38,17 @@ export class EngineProgress {
     if (done) this.finish(done.urn, !event.resOpFailedEvent, now);
     const diag = event.diagnosticEvent;
     if (diag?.urn && this.running.has(diag.urn)) {
-      for (const line of diag.message.split("\n")) if (STATUS_LINE.test(line.trim())) this.running.get(diag.urn)!.status.push(line.trim());
+      for (const line of diag.message.split("\n")) {
+        if (STATUS_LINE.test(line.trim())) this.running.get(diag.urn)!.status.push(line.trim());
+        if (PROGRESS_LINE.test(line.trim())) this.print(`${this.at(now)}  ${"waiting".padEnd(18)} ${line.trim()}`);
+      }
+    }
+    // The wave's line, once, from the echo's stdout output when it ran (the command also logs it as a status line, as
+    // pulumi-command v1.2.1's local/commandOutputs.go does; only remote commands are followed line by line here).
+    const started = event.resOutputsEvent?.metadata;
+    const stdout = started?.new?.outputs?.stdout;
+    if (started && WAVE_START.test(nameOf(started.urn)) && started.op !== "same" && typeof stdout === "string" && stdout.trim()) {
+      this.print(`${this.at(now)}  ${stdout.trim()}`);
     }
     if (diag?.severity === "error") this.errors.push(`${diag.urn ? `${nameOf(diag.urn)}: ` : ""}${firstLines(diag.message)}`);
     if (event.summaryEvent) this.counts = tally(event.summaryEvent.resourceChanges);

@@ -163,7 +163,9 @@ watch_metrics() {
   baseline
   echo "baseline sessions failures oom landlock: ${BASELINE}; waiting for ${ZF_CANARY_RUNS} new sessions"
   DELTAS=(sessions=+0 failures=+0 oom=+0 landlock=+0)
+  zf_progress_begin "$ZF_CANARY_DEADLINE" "${ZF_CANARY_RUNS} new sessions with no failure, OOM kill, landlock denial or error line" gate_state
   while :; do
+    zf_progress_tick
     sleep "$ZF_CANARY_POLL"
     check_logs
     if scrape; then
@@ -182,6 +184,9 @@ watch_metrics() {
   shortfall "$failed_scrapes"
 }
 
+# gate_state: the counters since the baseline, for progress lines.
+gate_state() { printf '%s' "${DELTAS[*]}"; }
+
 # shortfall FAILED_SCRAPES: the deadline passed with too few runs and nothing bad seen.
 shortfall() {
   local reason="fewer than ${ZF_CANARY_RUNS} new sessions within ${ZF_CANARY_DEADLINE}s"
@@ -196,7 +201,9 @@ watch_logs_only() {
   local end
   end=$(($(zf_now) + ZF_MIN_HEALTHY))
   echo "no metrics URL: watching the logs only, for ${ZF_MIN_HEALTHY}s"
+  zf_progress_begin "$ZF_MIN_HEALTHY" "${ZF_MIN_HEALTHY}s with no error line in the logs (no metrics URL)"
   while (($(zf_now) < end)); do
+    zf_progress_tick
     sleep "$ZF_CANARY_POLL"
     check_logs
   done

@@ -80,7 +80,7 @@ tailnet_logout() {
   if ! timeout --kill-after=2 "$ZF_STEP_TIMEOUT" tailscale status >/dev/null 2>&1; then return 0; fi
   if (( ${ZF_LOGOUT_DELAY:-0} > 0 )); then
     # Detached, so this step reports and its SSH session closes before the tailnet goes away.
-    setsid nohup bash -c "sleep ${ZF_LOGOUT_DELAY}; tailscale logout" </dev/null >/dev/null 2>&1 &
+    (zf_progress_close; exec setsid nohup bash -c "sleep ${ZF_LOGOUT_DELAY}; tailscale logout") </dev/null >/dev/null 2>&1 &
     ACTIONS+=("tailscale-logout-in-${ZF_LOGOUT_DELAY}s")
     return 0
   fi

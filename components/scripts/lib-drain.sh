@@ -34,6 +34,13 @@ zf_drain_note() {
   fi
 }
 
+# zf_drain_state: what a drain waits on, for its progress lines: the runs in flight, else the worker's last line.
+zf_drain_state() {
+  if [[ "$ZF_DRAIN_IN_FLIGHT" == 1 ]]; then printf '1 run in flight'
+  elif [[ "$ZF_DRAIN_IN_FLIGHT" != unknown ]]; then printf '%s runs in flight' "$ZF_DRAIN_IN_FLIGHT"
+  else printf 'last line: %s' "${ZF_DRAIN_LAST:-none}"; fi
+}
+
 # zf_main_exited UNIT PID: the unit's main process is no longer PID, or the unit left the active state.
 zf_main_exited() {
   zf_unit_show "$1" MainPID ActiveState || return 1
@@ -54,7 +61,7 @@ zf_follow_drain() {
   local from=(--no-tail) fd follower line partial='' open=1 next_check=0 rc
   if [[ -n "$cursor" ]]; then from+=("--after-cursor=$cursor"); fi
   # --no-tail: -f alone starts at the last 10 entries, which may hide the completion line (systemd#4739).
-  exec {fd}< <(exec timeout "$(zf_timeout_s $(( end + 1000 )))" journalctl -q --no-pager -u "$unit" "${from[@]}" -f -o cat 2>/dev/null)
+  exec {fd}< <(zf_progress_close; exec timeout "$(zf_timeout_s $(( end + 1000 )))" journalctl -q --no-pager -u "$unit" "${from[@]}" -f -o cat 2>/dev/null)
   follower=$!
   ZF_DRAIN_RESULT=deadline
   while (( $(zf_now_ms) < end )); do
@@ -78,6 +85,7 @@ zf_follow_drain() {
       next_check=$(( $(zf_now_ms) + 200 ))
       if zf_main_exited "$unit" "$main_pid"; then ZF_DRAIN_RESULT=exited; break; fi
     fi
+    zf_progress_tick
   done
   kill "$follower" 2>/dev/null || true
   exec {fd}<&-
@@ -139,6 +147,8 @@ zf_drain_worker() {
     ZF_DRAIN_ELAPSED=$(zf_elapsed "$start")
     return 1
   fi
+  zf_progress_begin "$deadline_s" "the drain to complete" zf_drain_state
   zf_follow_drain "$unit" "$cursor" "$complete" "$main_pid" "$end"
+  zf_progress_end
   ZF_DRAIN_ELAPSED=$(zf_elapsed "$start")
 }

@@ -70,6 +70,14 @@ zf_stop_unit() {
 # zf_restart_executor SECONDS: restarts the executor and waits until it is active and its socket exists.
 # Returns 0, 1 (restart refused), 3 (deadline passed); ZF_UNIT_DETAIL says the state it gave up in.
 zf_restart_executor() {
+  local rc=0
+  zf_progress_begin "$1" "${ZF_EXECUTOR_UNIT} active with its socket" zf_executor_state
+  zf_restart_executor_waiting "$1" || rc=$?
+  zf_progress_end
+  return "$rc"
+}
+
+zf_restart_executor_waiting() {
   local seconds=$1 end rc=0 err
   end=$(( $(zf_now_ms) + $(zf_ms "$seconds") ))
   ZF_UNIT_DETAIL=''
@@ -91,10 +99,27 @@ zf_restart_executor() {
 
 zf_executor_ready() { zf_unit_active "$ZF_EXECUTOR_UNIT" && [[ -e "$ZF_EXECUTOR_SOCKET" ]]; }
 
+# zf_executor_state / zf_worker_state: the units' state, for progress lines.
+zf_executor_state() {
+  printf '%s, socket %s' "$(zf_unit_describe "$ZF_EXECUTOR_UNIT")" "$([[ -e "$ZF_EXECUTOR_SOCKET" ]] && echo present || echo missing)"
+}
+zf_worker_state() {
+  printf 'socket %s, %s %s' "$([[ -e "$ZF_EXECUTOR_SOCKET" ]] && echo present || echo missing)" "$ZF_WORKER_UNIT" \
+    "$(zf_unit_describe "$ZF_WORKER_UNIT")"
+}
+
 # zf_start_worker SECONDS: starts the worker (restarts it when it is running or between crash-loop attempts) once
 # the executor socket exists, and waits until it is active. Returns 0, 1, 3 like zf_restart_executor;
 # ZF_UNIT_ACTION is started|restarted.
 zf_start_worker() {
+  local rc=0
+  zf_progress_begin "$1" "the executor socket, then ${ZF_WORKER_UNIT} active" zf_worker_state
+  zf_start_worker_waiting "$1" || rc=$?
+  zf_progress_end
+  return "$rc"
+}
+
+zf_start_worker_waiting() {
   local seconds=$1 end rc=0 err state
   end=$(( $(zf_now_ms) + $(zf_ms "$seconds") ))
   ZF_UNIT_DETAIL='' ZF_UNIT_ACTION=started

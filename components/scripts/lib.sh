@@ -108,14 +108,57 @@ zf_require_one_of() {
   zf_fail "$step" "$ZF_EXIT_USAGE" reason="${var} must be one of: $* (got ${!var:-nothing})"
 }
 
-# zf_wait_ms DEADLINE_MS CMD...: runs CMD every 0.1 s until it succeeds; 1 when DEADLINE_MS passes first.
+# zf_wait_ms DEADLINE_MS CMD...: runs CMD every 0.1 s until it succeeds; 1 when DEADLINE_MS passes first. Prints
+# the progress of the wait zf_progress_begin started, if any.
 zf_wait_ms() {
   local end=$1
   shift
   until "$@"; do
     if (( $(zf_now_ms) >= end )); then return 1; fi
+    zf_progress_tick
     sleep 0.1
   done
+}
+
+# ---- Progress while a step waits: the command provider streams every output line of a running command to
+# `pulumi up` as it comes (pulumi-command v1.2.1 provider/pkg/provider/util/util.go LogOutput, an InfoStatus per
+# line), so a long wait says what it waits for instead of being silent until its status line.
+
+# The one interval: a waiting step prints a line at least this often (seconds).
+readonly ZF_PROGRESS_EVERY_S=15
+ZF_PROGRESS_WHAT='' ZF_PROGRESS_STATE='' ZF_PROGRESS_START=0 ZF_PROGRESS_BUDGET=0 ZF_PROGRESS_NEXT=0
+
+# zf_progress_begin BUDGET_S WHAT [STATE_FN]: a wait of at most BUDGET_S seconds for WHAT begins (it replaces any
+# other). STATE_FN, a function, prints the state waited on when a line is due ("2 runs in flight").
+zf_progress_begin() {
+  ZF_PROGRESS_START=$(zf_now_ms)
+  ZF_PROGRESS_BUDGET=${1%%.*} ZF_PROGRESS_WHAT=$2 ZF_PROGRESS_STATE=${3:-}
+  ZF_PROGRESS_NEXT=$(( ZF_PROGRESS_START + ZF_PROGRESS_EVERY_S * 1000 ))
+}
+
+zf_progress_end() { ZF_PROGRESS_WHAT=''; }
+
+# zf_progress_close: closes ZF_PROGRESS_FD in a process that may outlive the step (a journal follower, a detached
+# logout): the SSH session ends only once every holder of run.sh's stdout closed it.
+zf_progress_close() {
+  if [[ "${ZF_PROGRESS_FD:-}" =~ ^[0-9]+$ ]]; then exec {ZF_PROGRESS_FD}>&-; fi
+  ZF_PROGRESS_FD=''
+}
+
+# zf_progress_tick: once ZF_PROGRESS_EVERY_S passed since the wait began or its last line, prints
+# `<step> host=<h> waiting for <what> (<state>), <elapsed>s/<budget>s`: on stderr (the step's log, for tail -f) and
+# on ZF_PROGRESS_FD, which run.sh opens on its own stdout, so the line reaches Pulumi while the step runs. STEP is
+# the step's name, which every step script sets.
+zf_progress_tick() {
+  local now state='' line
+  if [[ -z "$ZF_PROGRESS_WHAT" ]]; then return 0; fi
+  now=$(zf_now_ms)
+  if (( now < ZF_PROGRESS_NEXT )); then return 0; fi
+  ZF_PROGRESS_NEXT=$(( now + ZF_PROGRESS_EVERY_S * 1000 ))
+  if [[ -n "$ZF_PROGRESS_STATE" ]]; then state=$("$ZF_PROGRESS_STATE" 2>/dev/null || true); fi
+  line="${STEP:-step} host=${ZF_HOST} waiting for ${ZF_PROGRESS_WHAT}${state:+ (${state})}, $(( (now - ZF_PROGRESS_START) / 1000 ))s/${ZF_PROGRESS_BUDGET}s"
+  printf '%s\n' "$line" >&2
+  if [[ "${ZF_PROGRESS_FD:-}" =~ ^[0-9]+$ ]]; then printf '%s\n' "$line" >&"$ZF_PROGRESS_FD" || true; fi
 }
 
 # zf_timeout_s DEADLINE_MS: seconds left until DEADLINE_MS, for timeout(1) ("0.1" at least).

@@ -61,6 +61,17 @@ snapshot() {
 
 # stays_healthy BEFORE SECONDS: the worker stays active with the same identity for SECONDS.
 stays_healthy() {
+  local before=$1 start end rc=0
+  zf_progress_begin "$2" "the min healthy time: ${ZF_WORKER_UNIT} active with no restart" healthy_state
+  stays_healthy_waiting "$before" "$2" || rc=$?
+  zf_progress_end
+  return "$rc"
+}
+
+# healthy_state: the worker as the last snapshot saw it, for progress lines.
+healthy_state() { printf '%s/%s, restarts %s' "$ZF_PROP_ActiveState" "$ZF_PROP_SubState" "$ZF_PROP_NRestarts"; }
+
+stays_healthy_waiting() {
   local before=$1 start end
   start=$(zf_now_ms)
   end=$(( start + $(zf_ms "$2") ))
@@ -75,6 +86,7 @@ stays_healthy() {
       return 1
     fi
     if (( $(zf_now_ms) >= end )); then return 0; fi
+    zf_progress_tick
     sleep 0.2
   done
 }

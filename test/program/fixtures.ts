@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Registration } from "./support/runtime";
+import type { LogEntry, Registration } from "./support/runtime";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -53,6 +53,7 @@ export function stackConfig(workers: RawWorker[], overrides: Record<string, unkn
 export interface Resolved { value: unknown; secret: boolean }
 export interface ProgramDump {
   registrations: Registration[];
+  logs: LogEntry[];
   exports: Record<string, unknown>;
   error?: string;
 }

@@ -51,9 +51,11 @@ test("exactly one reinstall task, with the fleet's key and the worker's hostname
 });
 
 test("the reinstall runs in the host's wave, after its drain and stop on the old system", () => {
-  expect(depsOf(dump, "box-reinstall")).toEqual(expect.arrayContaining(["box-stop-before-reinstall", "fleet-wave-0-passed"]));
-  expect(depsOf(dump, "box-stop-before-reinstall")).toEqual(expect.arrayContaining(["box-drain-before-reinstall", "fleet-wave-0-passed"]));
-  expect(depsOf(dump, "box-drain-before-reinstall")).toEqual(expect.arrayContaining(["box-scripts-before-reinstall", "fleet-wave-0-passed"]));
+  // The wave's start line waits for the previous wave's barrier; everything of the wave waits for that line.
+  expect(depsOf(dump, "fleet-wave-1-start")).toEqual(["fleet-wave-0-passed"]);
+  expect(depsOf(dump, "box-reinstall")).toEqual(expect.arrayContaining(["box-stop-before-reinstall", "fleet-wave-1-start"]));
+  expect(depsOf(dump, "box-stop-before-reinstall")).toEqual(expect.arrayContaining(["box-drain-before-reinstall", "fleet-wave-1-start"]));
+  expect(depsOf(dump, "box-drain-before-reinstall")).toEqual(expect.arrayContaining(["box-scripts-before-reinstall", "fleet-wave-1-start"]));
   expect(String(named(dump, "box-drain-before-reinstall").inputs.create)).toMatch(/run\.sh' drain$/);
   expect(String(named(dump, "box-stop-before-reinstall").inputs.create)).toMatch(/run\.sh' stop$/);
   // Over the public address: the tailnet membership is replaced after the reinstall.

@@ -9,6 +9,7 @@ import { afterEach, beforeEach } from "vitest";
 import { ScriptName, installBundleCommand, scriptBundle, scriptCommand } from "../../components/script-command";
 import { EXECUTOR, FakeSystemd, JournalEntry, Knobs, UnitOptions, UnitState, WORKER } from "./support/fake-systemd";
 import { HUNG_MS, ProcessRunner, RunOptions, RunResult, waitFor } from "./support/process-runner";
+import { PROGRESS_LINE } from "../../lab/up-progress";
 import { ReleaseKnobs, ReleaseLayout } from "./support/release-layout";
 
 export { EXECUTOR, STANDINS_DIR, WORKER } from "./support/fake-systemd";
@@ -28,6 +29,19 @@ export interface DeadlineOptions extends RunOptions {
   seen: string;
 }
 
+/** A run through a long wait, paced by the scripts' clock (Harness.runPaced). */
+export interface PacedOptions extends RunOptions {
+  /** Trace text that shows the step is in its wait. */
+  seen: string;
+  /** Moves of `everyMs` on the clock, each expected to bring one more progress line. */
+  steps: number;
+  everyMs: number;
+  /** The last move, after the lines: past the deadline or to the end of the wait. */
+  finalMs?: number;
+  /** Run through run.sh, as the program does (runRemote). */
+  remote?: boolean;
+}
+
 export interface HarnessOptions {
   /** Stand-ins linked into the PATH bin dir (default systemctl, journalctl). */
   standins?: string[];
@@ -36,6 +50,11 @@ export interface HarnessOptions {
   worker?: UnitOptions | false;
   executor?: UnitOptions | false;
   host?: string;
+}
+
+/** The progress lines of a waiting step's output (lib.sh zf_progress_tick), as the lab driver recognises them. */
+export function progressLines(text: string): string[] {
+  return text.split("\n").filter((line) => PROGRESS_LINE.test(line));
 }
 
 export class Harness {
@@ -122,6 +141,32 @@ export class Harness {
     await this.waitFor(() => ended || live.stderr.includes(opts.seen), HUNG_MS, `the script's trace to show ${opts.seen}`);
     this.advanceClock(opts.deadlineS * 1000);
     return running;
+  }
+
+  /**
+   * Runs a step through a long wait on the scripts' clock: once its trace shows `seen`, the clock moves `everyMs` at
+   * a time, `steps` times, and after each move the test waits for the step's next progress line (lib.sh
+   * zf_progress_tick); then the clock moves `finalMs` (past the deadline, or to the end of the wait). Lines are read
+   * where an operator sees them: on stderr when the script runs on its own, on stdout (live) under run.sh.
+   */
+  async runPaced(script: string, opts: PacedOptions): Promise<RunResult & { progress: string[][] }> {
+    const live = { stdout: "", stderr: "" };
+    const env = { ...opts.env, ZF_TRACE: 1 };
+    const running = opts.remote ? this.runRemote(script, { ...opts, live, env }) : this.run(script, { ...opts, live, env });
+    let ended = false;
+    void running.then(() => (ended = true));
+    const stepLog = path.join(this.zfRoot, "log", script.replace(/\.sh$/, ".log"));
+    const trace = () => (opts.remote ? (fs.existsSync(stepLog) ? fs.readFileSync(stepLog, "utf8") : "") : live.stderr);
+    const lines = () => progressLines(opts.remote ? live.stdout : live.stderr);
+    await this.waitFor(() => ended || trace().includes(opts.seen), HUNG_MS, `the script's trace to show ${opts.seen}`);
+    const progress: string[][] = [];
+    for (let i = 1; i <= opts.steps && !ended; i++) {
+      this.advanceClock(opts.everyMs);
+      await this.waitFor(() => ended || lines().length >= i, HUNG_MS, `progress line ${i}`);
+      progress.push(lines());
+    }
+    this.advanceClock(opts.finalMs ?? 0);
+    return { ...(await running), progress };
   }
 
   /** Moves the fake host's clock forward (lib.sh zf_now_ms and the stand-ins read it; the real clock is unaffected). */

@@ -47,6 +47,10 @@ describe("hostFingerprint", () => {
     ["verify.metricsUrl (the gate only watches)", (r) => { r.verify = { metricsUrl: "http://api:3000/metrics" }; }, []],
     ["rollout.waves", (r) => { r.rollout = { waves: [1] }; }, []],
     ["rollout.keepReleases", (r) => { r.rollout = { keepReleases: 5 }; }, []],
+    // Rollout modes change which steps run and in which waves, never what a host's commands are.
+    ["rollout.promote", (r) => { r.rollout = { promote: "manual" }; }, []],
+    ["rollout.promoted", (r) => { r.rollout = { promote: "manual", promoted: r.release.version }; }, []],
+    ["rollout.rollback", (r) => { r.rollout = { rollback: r.release.version }; }, []],
     ["a new worker", (r) => { r.workers.push({ name: "worker-c", host: { address: "10.0.0.3" } }); }, []],
     ["tailscale.tags", (r) => { r.tailscale = { tags: ["tag:other"] }; }, []],
   ])("a change of %s changes %j", (_field, edit, parts) => {

@@ -1,4 +1,5 @@
 // Raw stack configs for the unit tests: the smallest valid fleet, and n-worker fleets under a chosen policy.
+import fc from "fast-check";
 import { FleetConfig } from "../../components/config";
 import { ConfigError, validateFleetConfig } from "../../components/config-load";
 
@@ -36,6 +37,34 @@ export function fleet(n: number, rollout: Raw = {}, patch: (raw: Raw) => void = 
   const raw = { ...minimalRaw(), rollout, workers: hostWorkers(n) };
   patch(raw);
   return validateFleetConfig(raw, { source: "test", secretsRequired: true });
+}
+
+/** A batch size as config takes it: a count or a percentage. */
+const batchSize = fc.oneof(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 100 }).map((p) => `${p}%`));
+/** The fields of a fleet for property tests: its size, rollout.waves and maxUnavailable, indexes of held workers. */
+export const FLEET_SHAPE = {
+  n: fc.integer({ min: 1, max: 120 }),
+  waves: fc.array(batchSize, { minLength: 1, maxLength: 4 }),
+  maxUnavailable: batchSize,
+  held: fc.array(fc.nat(), { maxLength: 5 }),
+};
+
+/** The validated config, or undefined when the schema rejects it (property tests draw configs it may refuse). */
+export function validOrUndefined(raw: Raw): FleetConfig | undefined {
+  try {
+    return validateFleetConfig(raw, { source: "property", secretsRequired: true });
+  } catch (err) {
+    if (err instanceof ConfigError) return undefined;
+    throw err;
+  }
+}
+
+/** The hosts a plan places, sorted, with duplicates kept; and the active workers of its config, sorted. */
+export function placedAndActive(config: FleetConfig, waves: { hosts: string[] }[]): { placed: string[]; active: string[] } {
+  return {
+    placed: waves.flatMap((w) => w.hosts).sort(),
+    active: config.workers.filter((w) => w.hold === undefined).map((w) => w.name).sort(),
+  };
 }
 
 /** The problems a config load reports, or [] when it loads; anything but a ConfigError is a crash and is thrown. */

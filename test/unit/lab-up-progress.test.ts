@@ -34,6 +34,28 @@ describe("EngineProgress", () => {
     expect(lines.find((l) => l.includes("done") && l.includes("w1-drain"))).toMatch(/step=drain host=w1 status=ok drain=complete/);
   });
 
+  test("prints a waiting step's progress lines and each wave's start line as the provider logs them", () => {
+    const { lines } = run([
+      event({ resOutputsEvent: { metadata: {
+        op: "create", urn: urn("fleet-wave-1-start", "command:local:Command"), type: "command:local:Command", provider: "",
+        new: { outputs: { stdout: "wave 1/2 starts (v2), 1 host: w2" } },
+      } } as never }),
+      event({ resOutputsEvent: { metadata: {
+        op: "same", urn: urn("fleet-wave-0-start", "command:local:Command"), type: "command:local:Command", provider: "",
+        new: { outputs: { stdout: "wave 0/2 starts (canary, then its gate), 1 host: w1" } },
+      } } as never }),
+      pre("w2-drain", "create-replacement"),
+      diag("w2-drain", "drain host=w2 waiting for the drain to complete (2 runs in flight), 15s/360s\n"),
+      diag("w2-drain", "some other output\n"),
+      outputs("w2-drain"),
+    ]);
+    expect(lines.filter((l) => /wave 1\/2 starts|waiting for/.test(l))).toEqual([
+      expect.stringMatching(/^ +[\d.]+s {2}wave 1\/2 starts \(v2\), 1 host: w2$/),
+      expect.stringMatching(/^ +[\d.]+s {2}waiting +drain host=w2 waiting for the drain to complete \(2 runs in flight\), 15s\/360s$/),
+    ]);
+    expect(lines.join("\n")).not.toContain("some other output");
+  });
+
   test("a failed step is recorded as failed and its error is the short first error", () => {
     const { progress, lines } = run([
       pre("w1-verify", "create"),

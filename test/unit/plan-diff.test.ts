@@ -126,6 +126,23 @@ describe("what runs", () => {
     expect(workers["w-b"].runs).toBe("drain → stop → deploy → restart-executor → start-worker → verify");
   });
 
+  test("under promote: manual only the canary runs now; the others say they wait, a new host that it is not held back", () => {
+    const { workers } = compare((d) => {
+      cfg(d, "release").version = "v2";
+      cfg(d, "rollout").promote = "manual";
+      cfg(d, "workers").push({ name: "w-e", host: { address: "10.0.0.5" } });
+    });
+    expect(workers["w-a"].runs).toBe("drain → stop → deploy → restart-executor → start-worker → verify → canary-gate");
+    expect(workers["w-b"].runs).toBe("nothing yet: waits for the promotion of v2 (then drain → stop → deploy → restart-executor → start-worker → verify)");
+    expect(workers["w-e"].runs).toMatch(/^layout, \.env, units, then drain → .* → verify; not held back by rollout\.promote: manual/);
+    // Promoted: the waves run as usual.
+    const promoted = compare((d) => {
+      cfg(d, "release").version = "v2";
+      Object.assign(cfg(d, "rollout"), { promote: "manual", promoted: "v2" });
+    });
+    expect(promoted.workers["w-b"].runs).toBe("drain → stop → deploy → restart-executor → start-worker → verify");
+  });
+
   test("an env-only change drains and restarts without a download", () => {
     const { workers } = compare((d) => { cfg(d, "env").LOG_LEVEL = "debug"; });
     expect(workers["w-b"].runs).toBe("rewrite .env, then drain → stop → restart-executor → start-worker → verify (no download: the release is unchanged)");

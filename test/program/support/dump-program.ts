@@ -48,7 +48,7 @@ async function main() {
   });
   const exports = await resolveExports(run.exports);
   // Exit only once the pipe took all of it: a large dump is written asynchronously.
-  process.stdout.write(JSON.stringify({ registrations: run.registrations, exports, error: run.error?.message }), () => process.exit(0));
+  process.stdout.write(JSON.stringify({ registrations: run.registrations, logs: run.logs, exports, error: run.error?.message }), () => process.exit(0));
 }
 
 main();

@@ -29,8 +29,13 @@ export interface Registration {
 export interface NewResourceResult { id: string; state: Record<string, unknown> }
 export type NewResource = (reg: Registration) => Promise<NewResourceResult>;
 
+/** A message the program logged (pulumi.log), as the engine would show it. */
+export interface LogEntry { severity: string; message: string }
+
 export interface ProgramRun {
   registrations: Registration[];
+  /** What the program logged through pulumi.log. */
+  logs: LogEntry[];
   /** The program module's exports (stack outputs), resolved where they could be. */
   exports: Record<string, unknown>;
   /** The error that stopped the program (bad config, a failed resource), if any. */
@@ -79,6 +84,15 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   wrapMonitor(registrations, newResource, (err) => errors.push(err), activity);
 
   const onRejection = (reason: unknown) => { errors.push(reason instanceof Error ? reason : new Error(String(reason))); };
+  // Without an engine the SDK's pulumi.log writes `<severity>: [runtime] <message>` with console.log
+  // (sdk/nodejs/log/index.ts): recorded here, and kept off stdout, which carries the dump.
+  const logs: LogEntry[] = [];
+  const consoleLog = console.log;
+  console.log = (...args: unknown[]) => {
+    const m = /^(debug|info|warning|error): \[runtime\] ([^]*)$/.exec(args.map(String).join(" "));
+    if (m) logs.push({ severity: m[1], message: m[2] });
+    else console.error(...args);
+  };
   process.on("unhandledRejection", onRejection);
   // A failed mock rejects its outputs, and an Output built on them (a worker's reported release) then fails the
   // serialization of the outputs that hold it, thrown outside any promise chain. The engine instead answers a failed
@@ -97,7 +111,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   await Promise.race([allDone, waitUntilIdle(activity, options.idleMs ?? 1000, () => errors.length > 0)]);
   process.off("unhandledRejection", onRejection);
   process.off("uncaughtException", onRejection);
-  return { registrations, exports, error: errors[0] };
+  console.log = consoleLog;
+  return { registrations, logs, exports, error: errors[0] };
 }
 
 /** Records each RegisterResource request, then lets `newResource` answer it, as the engine would. */
