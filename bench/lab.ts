@@ -13,8 +13,8 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { validateFleetConfig } from "../components/config-load";
-import { planRollout } from "../components/plan";
+import { validateFleetConfig } from "../config/load";
+import { planRollout } from "../plan/planner";
 import { hostsSh, LAB_DIR, readLabHosts } from "../lab/hosts";
 import { enqueueSteady, reset, waitForClean } from "../lab/load";
 import { LabStack, apply, onHost } from "../lab/rehearsal";

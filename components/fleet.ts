@@ -1,11 +1,11 @@
 // The fleet: one Worker per config entry, wired wave by wave exactly as the rollout plan says.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { FleetConfig } from "./config";
-import { renderEnvFile } from "./env";
-import { hostFingerprint } from "./fingerprint";
-import { RolloutPlan } from "./plan";
-import { renderUnits } from "./units";
+import { FleetConfig } from "../config/schema";
+import { renderEnvFile } from "../host/env";
+import { hostFingerprint } from "../host/fingerprint";
+import { RolloutPlan } from "../plan/planner";
+import { renderUnits } from "../host/units";
 import { HostFingerprint, Worker } from "./worker";
 
 export interface FleetArgs {

@@ -1,8 +1,8 @@
 // The one place that turns a command of a host (components/host-commands.ts) into a `remote.Command`: connection.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { FleetConfig } from "./config";
-import { CommandSpec, Part, StepSpecArgs, bundleSpec, stepSpec } from "./host-commands";
+import { FleetConfig } from "../config/schema";
+import { CommandSpec, Part, StepSpecArgs, bundleSpec, stepSpec } from "../host/commands";
 
 /** How to reach one host over SSH. */
 export interface HostAccess {

@@ -2,14 +2,14 @@
 import * as ovh from "@ovhcloud/pulumi-ovh";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { FleetConfig, WorkerConfig } from "./config";
+import { FleetConfig, WorkerConfig } from "../config/schema";
 import { ovhServer } from "./ovh";
 import { reinstallInWave } from "./reinstall";
-import { HostPlan, StepName } from "./plan";
-import { CommandSpec, bundleSpec, decommissionSpec, hostSpecs } from "./host-commands";
+import { HostPlan, StepName } from "../plan/planner";
+import { CommandSpec, bundleSpec, decommissionSpec, hostSpecs } from "../host/commands";
 import { HostAccess, hostAccess, remoteCommand } from "./remote";
 import { joinTailnet } from "./tailscale";
-import { RenderedUnits } from "./units";
+import { RenderedUnits } from "../host/units";
 
 /** What makes a host's rollout re-run; `env` and `host` are derived from secrets and must be pulumi.secret. */
 export interface HostFingerprint {

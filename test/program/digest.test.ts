@@ -5,8 +5,8 @@
 import * as path from "node:path";
 import { expect, test } from "vitest";
 import { loadProgram } from "../../cli/base-ref";
-import { validateFleetConfig } from "../../components/config-load";
-import { programSpecs } from "../../components/program-digest";
+import { validateFleetConfig } from "../../config/load";
+import { programSpecs } from "../../plan/program-digest";
 import { unwrapSecrets } from "./support/runtime";
 import { REMOTE, byType, existingWorkers, runProgramWith, stackConfig } from "./fixtures";
 

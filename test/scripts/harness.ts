@@ -6,10 +6,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach } from "vitest";
-import { ScriptName, installBundleCommand, scriptBundle, scriptCommand } from "../../components/script-command";
+import { ScriptName, installBundleCommand, scriptBundle, scriptCommand } from "../../host/script-command";
 
 export const REPO = path.resolve(__dirname, "../..");
-export const SCRIPTS_DIR = path.join(REPO, "components/scripts");
+export const SCRIPTS_DIR = path.join(REPO, "host-scripts");
 export const STANDINS_DIR = path.join(REPO, "test/scripts/standins");
 
 /** One `step=… host=… status=… key=value…` line, as an object (quoted values unquoted). */

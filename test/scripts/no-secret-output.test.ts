@@ -5,9 +5,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { SCRIPT_NAMES, ScriptInputs, ScriptName } from "../../components/script-command";
-import { decommissionInputs, layoutInputs, rolloutStepInputs } from "../../components/step-inputs";
-import { ROLLOUT_STEPS, StepName } from "../../components/plan";
+import { SCRIPT_NAMES, ScriptInputs, ScriptName } from "../../host/script-command";
+import { decommissionInputs, layoutInputs, rolloutStepInputs } from "../../host/step-inputs";
+import { ROLLOUT_STEPS, StepName } from "../../plan/planner";
 import { fleetConfig } from "../fixtures/minimal-fleet-config";
 import { Harness, useHarness } from "./harness";
 

@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { scriptCommand } from "../../components/script-command";
+import { scriptCommand } from "../../host/script-command";
 import { useHarness } from "./harness";
 
 describe("run.sh", () => {

@@ -8,10 +8,10 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, expect, test } from "vitest";
 import { stringify } from "yaml";
-import { ConfigError, loadFromPulumiConfig, loadStackFile } from "../../components/config-load";
-import { compareStacks, stackSnapshot } from "../../components/plan-diff";
-import { FORMATS, renderPlan } from "../../components/plan-format";
-import { buildReport } from "../../components/plan-report";
+import { ConfigError, loadFromPulumiConfig, loadStackFile } from "../../config/load";
+import { compareStacks, stackSnapshot } from "../../plan/diff";
+import { FORMATS, renderPlan } from "../../plan/render/format";
+import { buildReport } from "../../plan/report";
 
 const MARK = "SECRETMARK";
 const RUNS = 1200;

@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { checkErrorPattern } from "../../components/ere";
+import { checkErrorPattern } from "../../config/ere";
 
 /** What `grep -E` makes of the pattern: 2 = refused; otherwise whether it matched an empty line. */
 function grep(pattern: string): { refused: boolean; matchesEmptyLine: boolean; stderr: string } {

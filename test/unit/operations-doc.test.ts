@@ -9,9 +9,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { CONFIG_KEYS, OPAQUE_SECRET, fleetSchema } from "../../components/config";
-import { NAMESPACE, validateFleetConfig } from "../../components/config-load";
-import { REASONS, REMOVED } from "../../components/plan-diff";
+import { CONFIG_KEYS, OPAQUE_SECRET, fleetSchema } from "../../config/schema";
+import { NAMESPACE, validateFleetConfig } from "../../config/load";
+import { REASONS, REMOVED } from "../../plan/diff";
 import { runProgramWith } from "../program/fixtures";
 import { Raw } from "./fleet-fixture";
 

@@ -5,12 +5,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { parse as parseYaml, stringify } from "yaml";
-import { loadStackFile } from "../../components/config-load";
+import { loadStackFile } from "../../config/load";
 import {
   NEEDS_BASE, REMOVED, REMOVED_GONE, Reason, ReasonsReport, StackSnapshot, compareStacks, stackSnapshot,
-} from "../../components/plan-diff";
-import { FORMATS, renderPlan } from "../../components/plan-format";
-import { buildReport } from "../../components/plan-report";
+} from "../../plan/diff";
+import { FORMATS, renderPlan } from "../../plan/render/format";
+import { buildReport } from "../../plan/report";
 import { Raw } from "./fleet-fixture";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zombie-plan-diff-"));

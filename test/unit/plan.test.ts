@@ -1,13 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { FleetConfig } from "../../components/config";
-import { ConfigError, validateFleetConfig } from "../../components/config-load";
-import { DEPLOY_JOB_TIMEOUT_MINUTES, DEPLOY_SETUP_MINUTES, GITHUB_JOB_LIMIT_MINUTES, dialBudgetSeconds } from "../../components/budget";
-import { ROLLOUT_STEPS, planRollout, stepBudgets } from "../../components/plan";
-import { buildReport } from "../../components/plan-report";
-import { renderText } from "../../components/plan-text";
-import { rolloutStepInputs } from "../../components/step-inputs";
-import { STOP_MARGIN_SECONDS } from "../../components/units";
+import { FleetConfig } from "../../config/schema";
+import { ConfigError, validateFleetConfig } from "../../config/load";
+import { DEPLOY_JOB_TIMEOUT_MINUTES, DEPLOY_SETUP_MINUTES, GITHUB_JOB_LIMIT_MINUTES, dialBudgetSeconds } from "../../plan/budget";
+import { ROLLOUT_STEPS, planRollout, stepBudgets } from "../../plan/planner";
+import { buildReport } from "../../plan/report";
+import { renderText } from "../../plan/render/text";
+import { rolloutStepInputs } from "../../host/step-inputs";
+import { STOP_MARGIN_SECONDS } from "../../host/units";
 import { Raw, fleet, hostWorkers, minimalRaw } from "./fleet-fixture";
 
 const ones = (n: number) => Array<number>(n).fill(1);

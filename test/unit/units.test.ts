@@ -1,7 +1,7 @@
 import { describe, expect, it, test } from "vitest";
 import {
   EXECUTOR_SOCKET, EXECUTOR_UNIT, STOP_MARGIN_SECONDS, WORKER_ENV_FILE, WORKER_UNIT, renderUnits,
-} from "../../components/units";
+} from "../../host/units";
 import { fleetConfig } from "../fixtures/minimal-fleet-config";
 
 type Directives = Record<string, Record<string, string[]>>;

@@ -14,10 +14,10 @@ import * as path from "node:path";
 import { validateWorkflow } from "@action-validator/core";
 import { afterAll, describe, expect, test, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { loadStackFile } from "../../components/config-load";
-import { buildReport } from "../../components/plan-report";
+import { loadStackFile } from "../../config/load";
+import { buildReport } from "../../plan/report";
 import { Raw } from "./fleet-fixture";
-import { DEPLOY_JOB_TIMEOUT_MINUTES, DEPLOY_SETUP_MINUTES, GITHUB_JOB_LIMIT_MINUTES } from "../../components/budget";
+import { DEPLOY_JOB_TIMEOUT_MINUTES, DEPLOY_SETUP_MINUTES, GITHUB_JOB_LIMIT_MINUTES } from "../../plan/budget";
 
 const ROOT = path.join(__dirname, "..", "..");
 const FILES = { preview: ".github/workflows/preview.yml", deploy: ".github/workflows/deploy.yml" } as const;
@@ -160,7 +160,7 @@ describe("triggers", () => {
 
   test("deploys: the program, its stack files and this workflow on main; never the lab stack, tests or prose", () => {
     const paths = deploy.on.push.paths as string[];
-    for (const f of ["index.ts", "components/worker.ts", "components/scripts/drain.sh", "cli/plan.ts", "Pulumi.yaml", "Pulumi.prod.yaml",
+    for (const f of ["index.ts", "components/worker.ts", "host-scripts/drain.sh", "config/schema.ts", "host/commands.ts", "plan/planner.ts", "cli/plan.ts", "Pulumi.yaml", "Pulumi.prod.yaml",
       "package.json", "package-lock.json", "tsconfig.json", "scripts/notify.mjs", FILES.deploy]) expect(triggers(paths, f), f).toBe(true);
     for (const f of ["Pulumi.lab.yaml", "test/unit/plan.test.ts", "lab/cli.ts", "README.md", FILES.preview]) expect(triggers(paths, f), f).toBe(false);
     expect(deploy.on.push.branches).toEqual(["main"]);
@@ -335,7 +335,7 @@ describe("the plan steps, run for real in a throwaway repository", () => {
     env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" },
   }).trim();
   fs.mkdirSync(repo);
-  for (const item of ["package.json", "tsconfig.json", "cli", "components", "Pulumi.prod.yaml", "Pulumi.lab.yaml"]) {
+  for (const item of ["package.json", "tsconfig.json", "cli", "config", "host", "host-scripts", "plan", "components", "Pulumi.prod.yaml", "Pulumi.lab.yaml"]) {
     fs.cpSync(path.join(ROOT, item), path.join(repo, item), { recursive: true });
   }
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(repo, "node_modules"));
@@ -348,7 +348,7 @@ describe("the plan steps, run for real in a throwaway repository", () => {
   fs.writeFileSync(path.join(repo, "Pulumi.prod.yaml"), prod.replace("    version: v0.9.4", "    version: v0.9.5"));
   fs.writeFileSync(path.join(repo, "Pulumi.edge.yaml"), prod.replace(/zombie-prod-worker-/g, "zombie-edge-worker-"));
   fs.appendFileSync(path.join(repo, "Pulumi.lab.yaml"), "# edited by a lab rehearsal\n");
-  fs.appendFileSync(path.join(repo, "components", "scripts", "verify.sh"), "# a scripts change\n");
+  fs.appendFileSync(path.join(repo, "host-scripts", "verify.sh"), "# a scripts change\n");
   git("add", ".");
   git("commit", "-q", "-m", "head");
 
@@ -363,7 +363,7 @@ describe("the plan steps, run for real in a throwaway repository", () => {
     expect(markdown).toContain("## Rollout plan: stack `prod`, release `v0.9.5`");
     expect(markdown).toContain(`### Why each worker is in the rollout (compared with \`${short}:Pulumi.prod.yaml\`)`);
     expect(markdown).toMatch(/^\| `zombie-prod-worker-ant` \| wave 0 \(canary\) \| release change, program change \| release\.version v0\.9\.4 → v0\.9\.5/m);
-    expect(markdown).toContain("the rollout step scripts (components/scripts) changed");
+    expect(markdown).toContain("the rollout step scripts (host-scripts) changed");
     expect(markdown).toContain("_`Pulumi.edge.yaml` is new in this pull request: every worker in it is a new host._");
     expect(markdown).toMatch(/## Rollout plan: stack `edge`[^]*### Why each worker is in the rollout\n\n_reasons need a base/);
     expect(markdown).not.toContain("stack `lab`");
