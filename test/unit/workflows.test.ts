@@ -339,7 +339,7 @@ describe("the plan steps, run for real in a throwaway repository", () => {
     fs.cpSync(path.join(ROOT, item), path.join(repo, item), { recursive: true });
   }
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(repo, "node_modules"));
-  fs.writeFileSync(path.join(repo, ".gitignore"), "node_modules\nplan/\nplan.txt\n");
+  fs.writeFileSync(path.join(repo, ".gitignore"), "node_modules\nrollout-plan/\nplan.txt\n");
   git("init", "-q", "-b", "main");
   git("add", ".");
   git("commit", "-q", "-m", "base");
@@ -356,7 +356,7 @@ describe("the plan steps, run for real in a throwaway repository", () => {
     const run = runStep(repo, namedStep(preview, "plan", /^Plan every deployable stack file/), { BASE_SHA: baseSha });
     expect(run.stderr + run.stdout).toBe("");
     expect(run.status).toBe(0);
-    const markdown = fs.readFileSync(path.join(repo, "plan", "plan.md"), "utf8");
+    const markdown = fs.readFileSync(path.join(repo, "rollout-plan", "plan.md"), "utf8");
     expect(run.summary).toBe(markdown);
     const short = baseSha.slice(0, 12);
     expect(markdown.split("\n")[0]).toBe(`Planned stack files: \`Pulumi.edge.yaml\` \`Pulumi.prod.yaml\` (against the base commit \`${short}\`).`);
@@ -428,7 +428,7 @@ describe("the pull-request comment", () => {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.writeFileSync(path.join(dir, file), body);
   };
-  write("plan/plan.md", "Planned stack files: `Pulumi.prod.yaml`\n## Rollout plan: stack `prod`, release `v0.9.5`\n");
+  write("rollout-plan/plan.md", "Planned stack files: `Pulumi.prod.yaml`\n## Rollout plan: stack `prod`, release `v0.9.5`\n");
 
   function fakeGitHub(existing: Raw[]) {
     const calls: { op: string; args: Raw }[] = [];
@@ -509,7 +509,7 @@ describe("the pull-request comment", () => {
   });
 
   test("stays under GitHub's 65,536 characters however long the plan and preview are", async () => {
-    write("plan/plan.md", "| row |\n".repeat(20_000));
+    write("rollout-plan/plan.md", "| row |\n".repeat(20_000));
     write("preview/preview.txt", "~ update\n".repeat(20_000));
     write("preview/status", "0\n");
     const { github, calls } = fakeGitHub([]);
