@@ -11,8 +11,11 @@ import {
   PROGRAM_EXPORTS, ProgramChange, ProgramDigest, ProgramModules, compareDigests, programDigest,
 } from "../plan/program-digest";
 
-/** Where each export of ProgramModules lives. */
-const MODULE_FILES = ["config/load", "host/units", "host/env", "host/fingerprint", "host/commands"];
+/** Where the exports of ProgramModules live: in the folders by layer, or (a base from before them) in components/. */
+const MODULE_FILES: readonly (readonly [string, string])[] = [
+  ["config/load", "components/config-load"], ["host/units", "components/units"], ["host/env", "components/env"],
+  ["host/fingerprint", "components/fingerprint"], ["host/commands", "components/host-commands"],
+];
 
 /** Files whose change the digest evaluates; any other program file is named in a note for `pulumi preview`. */
 const DIGESTED = /^(host-scripts\/|host\/(commands|units|env|fingerprint|script-command|step-inputs)\.ts$|plan\/planner\.ts$|config\/(schema|load|duration)\.ts$)/;
@@ -78,11 +81,13 @@ export function extractBase(repo: string, commit: string, ref: string, stackPath
 export async function loadProgram(root: string): Promise<ProgramModules> {
   const merged: Record<string, unknown> = {};
   // Before host-commands.ts, what a host gets was spread over worker.ts and remote.ts, which need Pulumi resources.
-  const lacking = MODULE_FILES.filter((file) => !fs.existsSync(path.join(root, `${file}.ts`)));
+  const exists = (file: string) => fs.existsSync(path.join(root, `${file}.ts`));
+  const layout = MODULE_FILES.every(([, before]) => exists(before)) ? 1 : 0;
+  const lacking = MODULE_FILES.map((files) => files[layout]).filter((file) => !exists(file));
   if (lacking.length) {
     throw new Error(`it predates ${lacking.map((f) => `${f}.ts`).join(", ")} (the pure definition of what a host gets)`);
   }
-  for (const file of MODULE_FILES) {
+  for (const file of MODULE_FILES.map((files) => files[layout])) {
     const url = pathToFileURL(path.join(root, `${file}.ts`)).href;
     const mod = (await import(url)) as Record<string, unknown> & { default?: Record<string, unknown> };
     Object.assign(merged, mod.default ?? {}, mod);

@@ -51,7 +51,7 @@ export function stepSpec<V>(config: FleetConfig, args: StepSpecArgs<V>): Command
     ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
     // A marker's create runs nothing, and its delete runs the installed script: nothing to re-run.
     ...(args.createIsMarker ? {} : {
-      triggers: [...(args.triggers ?? []), { what: `files ${args.script}.sh runs (host-scripts)`, value: scriptHash(args.script) }],
+      triggers: [...(args.triggers ?? []), { what: `files ${args.script}.sh runs`, value: scriptHash(args.script) }],
     }),
     logging: args.logging ?? "stdoutAndStderr",
   };
@@ -66,7 +66,7 @@ export function bundleSpec<V>(config: FleetConfig, host: string, triggers: Part<
   const bundle = scriptBundle();
   return {
     create: installBundleCommand(host, bundle.hash, { sudo: config.ssh.user !== "root" }),
-    stdin: { what: "script bundle (host-scripts)", value: bundle.text },
+    stdin: { what: "script bundle", value: bundle.text },
     triggers,
     logging: "stdoutAndStderr",
   };
@@ -116,7 +116,7 @@ export function hostSpecs<V>(
 ): HostSpecs<V> {
   const identity: Part<V> = { what: "host identity", value: values.identity };
   const base = { triggers: [identity] };
-  const rolloutScripts: Part<V> = { what: "rollout step scripts (host-scripts)", value: rolloutScriptsHash() };
+  const rolloutScripts: Part<V> = { what: "rollout step scripts", value: rolloutScriptsHash() };
   return {
     setup: {
       scripts: bundleSpec(config, host, [identity]),

@@ -74,9 +74,9 @@ describe("--base <git ref>", () => {
       expect(w.reasons, name).toEqual(["program change"]);
       expect(w.changes).toEqual([
         "the command text changed: scripts", // the bundle's hash is an input of install-bundle
-        "the files drain.sh runs (host-scripts) changed: drain",
-        `the rollout step scripts (host-scripts) changed: ${ROLLOUT}`,
-        "the script bundle (host-scripts) changed: scripts",
+        "the files drain.sh runs changed: drain",
+        `the rollout step scripts changed: ${ROLLOUT}`,
+        "the script bundle changed: scripts",
       ]);
       // Not layout, .env or units: their scripts did not change.
       expect(w.runs).toMatch(new RegExp(`^scripts → ${ROLLOUT_STEPS.join(" → ")}( → canary-gate)?$`));

@@ -363,7 +363,7 @@ describe("the plan steps, run for real in a throwaway repository", () => {
     expect(markdown).toContain("## Rollout plan: stack `prod`, release `v0.9.5`");
     expect(markdown).toContain(`### Why each worker is in the rollout (compared with \`${short}:Pulumi.prod.yaml\`)`);
     expect(markdown).toMatch(/^\| `zombie-prod-worker-ant` \| wave 0 \(canary\) \| release change, program change \| release\.version v0\.9\.4 → v0\.9\.5/m);
-    expect(markdown).toContain("the rollout step scripts (host-scripts) changed");
+    expect(markdown).toContain("the rollout step scripts changed");
     expect(markdown).toContain("_`Pulumi.edge.yaml` is new in this pull request: every worker in it is a new host._");
     expect(markdown).toMatch(/## Rollout plan: stack `edge`[^]*### Why each worker is in the rollout\n\n_reasons need a base/);
     expect(markdown).not.toContain("stack `lab`");
