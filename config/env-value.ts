@@ -1,5 +1,5 @@
 // Whether one .env entry can reach the worker intact. PURE, no imports: the config schema (so `npm run plan` and
-// `pulumi up` refuse such a value up front) and the .env renderer (components/env.ts, the last guard) share it.
+// `pulumi up` refuse such a value up front) and the .env renderer (host/env.ts, the last guard) share it.
 
 /**
  * Longest `KEY=value` the kernel passes to a process: MAX_ARG_STRLEN (32 pages = 131072 bytes, with the NUL) in

@@ -1,4 +1,4 @@
-// verify.errorPattern is handed to `grep -E` on the hosts (components/scripts/canary-gate.sh). PURE.
+// verify.errorPattern is handed to `grep -E` on the hosts (host-scripts/canary-gate.sh). PURE.
 // The plan runs on an operator's laptop, whose grep may be BSD's, so we do not ask the local grep; instead the
 // pattern must be in a documented subset of POSIX extended regular expressions (regex(7), "Regular Expression
 // Definitions" of POSIX.1-2017 XBD 9.4) whose meaning GNU and BSD grep agree on:

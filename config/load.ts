@@ -25,7 +25,7 @@ export interface LoadOptions {
   secretsRequired: boolean;
   /** Short keys (`ssh`, `secrets`) whose whole value is a decrypted secret: nothing under them is ever shown. */
   secretKeys?: ReadonlySet<string>;
-  /** Problems already found in the config keys themselves (config-keys.ts), reported with the rest. */
+  /** Problems already found in the config keys themselves (config/keys.ts), reported with the rest. */
   keyProblems?: string[];
 }
 

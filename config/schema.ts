@@ -1,5 +1,5 @@
 // The stack config of a zombie fleet: one zod schema is the truth for types, defaults and cross-field rules.
-// PURE: no Pulumi import. Loaders live in config-load.ts; error formatting in config-errors.ts.
+// PURE: no Pulumi import. Loaders live in load.ts; errors are formatted there too.
 import { isIP } from "node:net";
 import { z } from "zod";
 import { parseDuration } from "./duration";
@@ -31,7 +31,7 @@ export function looksSecret(key: string): boolean {
 
 /**
  * zombied's RUN_TIMEOUT_MS when the env does not set it (facts/zombied.md); the worker unit sets the same default
- * (components/units.ts), so a drain deadline below it cuts runs that are still inside their timeout.
+ * (host/units.ts), so a drain deadline below it cuts runs that are still inside their timeout.
  */
 export const DEFAULT_RUN_TIMEOUT_MS = 300000;
 

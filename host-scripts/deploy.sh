@@ -32,7 +32,7 @@ cleanup() {
 
 check_inputs() {
   zf_require "$STEP" ZF_VERSION ZF_WORKER_URL ZF_WORKER_SHA256 ZF_EXECUTOR_URL ZF_EXECUTOR_SHA256
-  # The version names a directory: same rule as the config schema (components/config.ts).
+  # The version names a directory: same rule as the config schema (config/schema.ts).
   if [[ ! "$ZF_VERSION" =~ ^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$ ]]; then
     zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="ZF_VERSION is not a release name (got ${ZF_VERSION})"
   fi

@@ -1,6 +1,6 @@
 // What the program puts on one host: each remote command's text, stdin and (named) triggers. PURE, and generic over
 // the values only known at deploy time (the host's identity, the fingerprint, the secret .env text): worker.ts and
-// remote.ts build the resources from it, and components/program-digest.ts digests it with plain strings, so
+// remote.ts build the resources from it, and plan/program-digest.ts digests it with plain strings, so
 // `npm run plan -- --base <git ref>` compares what two versions of the program give a host without a copy of it.
 import { FleetConfig } from "../config/schema";
 import { StepName } from "../plan/planner";

@@ -35,7 +35,7 @@ export { MAX_ASSIGNMENT_BYTES, oneLinePem } from "../config/env-value";
 export type EnvInputs = Pick<FleetConfig, "env" | "secrets">;
 
 const HEADER = [
-  "# Managed by zombie-fleet (components/env.ts): `pulumi up` rewrites this file. Mode 600, root only.",
+  "# Managed by zombie-fleet (host/env.ts): `pulumi up` rewrites this file. Mode 600, root only.",
   "# Every value is double-quoted; inside the quotes \\ \" ` and $ are backslash-escaped (systemd.exec(5)).",
 ];
 const NEEDS_ESCAPE = /["\\`$]/g;

@@ -1,5 +1,5 @@
 // Builds the command lines that run the remote step scripts on a host. PURE: the one quoting function and the
-// one command shape (components/scripts/README.md), used by the program (and so by the lab, which runs it on the real engine).
+// one command shape (host-scripts/README.md), used by the program (and so by the lab, which runs it on the real engine).
 //
 // The scripts travel once, as a bundle the `install-bundle` step installs under /opt/zombie/deploy/; every other
 // command is a short call of an installed script. The command text no longer carries the script, so what makes a

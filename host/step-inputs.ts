@@ -1,5 +1,5 @@
 // The inputs of each remote step script, derived from stack config. PURE. The names are the contract in
-// components/scripts/README.md; none of them may carry a secret (secrets travel on stdin).
+// host-scripts/README.md; none of them may carry a secret (secrets travel on stdin).
 import { FleetConfig } from "../config/schema";
 import { StepName, stepBudgets } from "../plan/planner";
 import { ScriptInputs } from "./script-command";

@@ -6,7 +6,7 @@ import { DEFAULT_RUN_TIMEOUT_MS, FleetConfig } from "../config/schema";
 export const EXECUTOR_UNIT = "zombied-executor.service";
 export const WORKER_UNIT = "zombied-worker.service";
 
-/** Host layout (components/scripts/README.md): the release `current` points at, the worker's env file, the socket. */
+/** Host layout (host-scripts/README.md): the release `current` points at, the worker's env file, the socket. */
 export const ZOMBIE_ROOT = "/opt/zombie";
 export const WORKER_BINARY = `${ZOMBIE_ROOT}/current/zombied`;
 export const EXECUTOR_BINARY = `${ZOMBIE_ROOT}/current/zombied-executor`;
@@ -59,7 +59,7 @@ function unitText(lines: Line[]): string {
 }
 
 const HEADER = [
-  "# Managed by zombie-fleet (components/units.ts); `pulumi up` overwrites local edits.",
+  "# Managed by zombie-fleet (host/units.ts); `pulumi up` overwrites local edits.",
 ];
 
 function renderExecutorUnit(): string {

@@ -68,7 +68,7 @@ export function stackSnapshot(stackFile: StackFile, yamlText: string): StackSnap
   const doc = (parseYaml(yamlText) ?? {}) as { config?: Record<string, unknown> };
   const secure: Record<string, string> = {};
   for (const [key, value] of Object.entries(doc.config ?? {})) {
-    // The same key rule as the loader (config-keys.ts), which refused every other key already.
+    // The same key rule as the loader (config/keys.ts), which refused every other key already.
     const parsed = parseConfigKey(key);
     if ("name" in parsed && parsed.namespace === NAMESPACE) collectSecure(value, [parsed.name], secure);
   }
@@ -306,7 +306,7 @@ function notes(head: StackSnapshot): string[] {
       "hosts that never got the new config do not re-run; `pulumi preview --diff` shows exactly what will run",
     ...head.environments.map((env) => `secrets from ESC environment ${env} are not visible offline: a change ` +
       "made in ESC re-runs every active worker (env change) on the next `pulumi up` and is not shown here"),
-    "a change to components/scripts/*.sh re-runs every step of every active worker; a change of only artifact " +
+    "a change to host-scripts/*.sh re-runs every step of every active worker; a change of only artifact " +
       "URLs or rollout.keepReleases re-runs the deploy step alone, which finds the release installed and downloads " +
       "nothing",
   ];

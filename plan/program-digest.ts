@@ -1,5 +1,5 @@
 // What the PROGRAM (not the stack file) puts on a host, as digests of each command's parts (text, stored delete,
-// stdin, each trigger), taken from components/host-commands.ts: the one definition of what a host gets, which
+// stdin, each trigger), taken from host/commands.ts: the one definition of what a host gets, which
 // worker.ts builds its resources from. Comparing the digests of two versions of the program, on the same stack
 // config, says which commands of every active worker re-run because of a code change alone.
 // PURE: it takes the modules of one version of the program (cli/base-ref.ts loads a git ref's), so the same code

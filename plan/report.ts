@@ -51,7 +51,7 @@ export interface PlanReport {
   maxUnavailable: number;
   estimate: { worstCaseSeconds: number; setupSeconds: number; perWave: number[] };
   secrets: SecretSources;
-  /** Why each worker is in the rollout, compared with a base stack file (plan-diff.ts); `base: null` without one. */
+  /** Why each worker is in the rollout, compared with a base stack file (plan/diff.ts); `base: null` without one. */
   reasons: ReasonsReport;
   warnings: string[];
 }

@@ -14,7 +14,7 @@ import { Harness, useHarness } from "./harness";
 const MARKER = "zf-marker-9c2e71d4-secret";
 const config = fleetConfig({
   rollout: { drainDeadline: "1s", canaryDeadline: "1s", minHealthyTime: "1s" },
-  // A 1 s drain deadline is valid only with runs that time out sooner (config.ts: at least RUN_TIMEOUT_MS).
+  // A 1 s drain deadline is valid only with runs that time out sooner (config/schema.ts: at least RUN_TIMEOUT_MS).
   env: { RUN_TIMEOUT_MS: "1000" },
   verify: { metricsUrl: "http://127.0.0.1:9/metrics" },
   release: {

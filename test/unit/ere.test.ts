@@ -1,4 +1,4 @@
-// verify.errorPattern's subset (components/ere.ts) against the engine that runs it on the hosts: GNU grep -E.
+// verify.errorPattern's subset (config/ere.ts) against the engine that runs it on the hosts: GNU grep -E.
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
