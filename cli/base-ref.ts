@@ -18,7 +18,7 @@ const MODULE_FILES: readonly (readonly [string, string])[] = [
 ];
 
 /** Files whose change the digest evaluates; any other program file is named in a note for `pulumi preview`. */
-const DIGESTED = /^(host-scripts\/|host\/(commands|units|env|fingerprint|script-command|step-inputs)\.ts$|plan\/planner\.ts$|config\/(schema|load|duration)\.ts$)/;
+const DIGESTED = /^(host-scripts\/|host\/(commands|units|env|fingerprint|script-command|step-inputs|steps)\.ts$|plan\/planner\.ts$|config\/(schema|load|duration)\.ts$)/;
 const PROGRAM = /^(index\.ts$|components\/|config\/|host\/|host-scripts\/|plan\/|Pulumi\.yaml$|package(-lock)?\.json$)/;
 
 /** The folders of the program a base ref is extracted with (those that exist at that ref). */

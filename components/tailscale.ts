@@ -3,7 +3,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
-import { SETUP_BOUNDS } from "../plan/budget";
+import { SETUP_BOUNDS } from "../host/steps";
 import { FleetConfig } from "../config/schema";
 import { tailnetJoinSpec } from "../host/commands";
 import { tailnetKeyDescription } from "../host/provider-limits";

@@ -5,10 +5,10 @@
 #          ZF_ERROR_PATTERN in the worker's or executor's journal. A counter matches a series whose metric name
 #          is the name or ends with `_<name>` (zombied exports `zombie_executor_<name>`: facts/zombied.md); label
 #          variants are summed. Without ZF_METRICS_URL it only watches the logs for ZF_MIN_HEALTHY seconds.
-# Inputs:  ZF_HOST, ZF_WORKER_UNIT, ZF_EXECUTOR_UNIT, ZF_METRICS_URL (optional; `{host}` becomes ZF_METRICS_HOST,
-#          else ZF_HOST), ZF_CANARY_RUNS (default 3), ZF_CANARY_DEADLINE (s, default 900), ZF_ON_SHORTFALL
-#          (fail|proceed), ZF_COUNTER_SESSIONS, ZF_COUNTER_FAILURES, ZF_COUNTER_OOM, ZF_COUNTER_LANDLOCK,
-#          ZF_ERROR_PATTERN (grep -E; empty: no log check), ZF_MIN_HEALTHY (s, default 30), ZF_CANARY_POLL (s, default 1)
+# Inputs:  ZF_HOST, ZF_METRICS_URL (optional; `{host}` becomes ZF_HOST), ZF_CANARY_RUNS, ZF_CANARY_DEADLINE (s),
+#          ZF_CANARY_POLL (s), ZF_ON_SHORTFALL (fail|proceed), ZF_COUNTER_SESSIONS, ZF_COUNTER_FAILURES,
+#          ZF_COUNTER_OOM, ZF_COUNTER_LANDLOCK, ZF_ERROR_PATTERN (grep -E), ZF_MIN_HEALTHY (s); all but
+#          ZF_METRICS_URL required (host/steps.ts); the host layout from lib.sh.
 # Output:  step=canary-gate host=<host> status=ok|fail sessions=<+n> failures=<+n> oom=<+n> landlock=<+n> …
 # Exit codes: 0 passed (or short of runs with ZF_ON_SHORTFALL=proceed), 1 a bad counter rose, a new error line,
 #          a counter went down or the metrics could not be read, 2 bad input, 3 too few runs by the deadline
@@ -19,17 +19,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib-drain.sh"
 
 readonly STEP=canary-gate
-ZF_METRICS_URL=${ZF_METRICS_URL:-}
-ZF_CANARY_RUNS=${ZF_CANARY_RUNS:-3}
-ZF_CANARY_DEADLINE=${ZF_CANARY_DEADLINE:-900}
-ZF_ON_SHORTFALL=${ZF_ON_SHORTFALL:-fail}
-ZF_COUNTER_SESSIONS=${ZF_COUNTER_SESSIONS:-sessions_created_total}
-ZF_COUNTER_FAILURES=${ZF_COUNTER_FAILURES:-failures_total}
-ZF_COUNTER_OOM=${ZF_COUNTER_OOM:-oom_kills_total}
-ZF_COUNTER_LANDLOCK=${ZF_COUNTER_LANDLOCK:-landlock_denials_total}
-ZF_ERROR_PATTERN=${ZF_ERROR_PATTERN:-}
-ZF_MIN_HEALTHY=${ZF_MIN_HEALTHY:-30}
-ZF_CANARY_POLL=${ZF_CANARY_POLL:-1}
+ZF_METRICS_URL=${ZF_METRICS_URL:-} # optional: without it the gate watches the logs only
 GATE_UNITS=("$ZF_WORKER_UNIT" "$ZF_EXECUTOR_UNIT")
 CURSORS=()        # per unit of GATE_UNITS: its journal cursor when the gate began ("" when it had no entries)
 GATE_STARTED=0    # epoch seconds when the gate began
@@ -40,11 +30,13 @@ VERDICT=""        # of the last evaluation: bad, reset, done or wait
 
 check_inputs() {
   local var
+  zf_require "$STEP" ZF_CANARY_RUNS ZF_CANARY_DEADLINE ZF_CANARY_POLL ZF_ON_SHORTFALL ZF_COUNTER_SESSIONS \
+    ZF_COUNTER_FAILURES ZF_COUNTER_OOM ZF_COUNTER_LANDLOCK ZF_ERROR_PATTERN ZF_MIN_HEALTHY
   for var in ZF_CANARY_RUNS ZF_CANARY_DEADLINE ZF_MIN_HEALTHY; do
     if [[ ! "${!var}" =~ ^[0-9]+$ ]]; then zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="${var} must be a whole number (got ${!var})"; fi
   done
   if ((ZF_CANARY_RUNS < 1)); then zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="ZF_CANARY_RUNS must be at least 1"; fi
-  # sleep(1) takes fractions; tests poll faster than the 1 s default.
+  # sleep(1) takes fractions; tests poll faster than the program does (CANARY_POLL_SECONDS).
   if [[ ! "$ZF_CANARY_POLL" =~ ^[0-9]*\.?[0-9]+$ || "$ZF_CANARY_POLL" =~ ^[0.]+$ ]]; then
     zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="ZF_CANARY_POLL must be a positive number of seconds (got ${ZF_CANARY_POLL})"
   fi
@@ -56,7 +48,7 @@ check_inputs() {
   done
   # grep exits 2 on a pattern it cannot compile, 1 on no match.
   local rc=0
-  grep -Eq -- "${ZF_ERROR_PATTERN:-x}" </dev/null || rc=$?
+  grep -Eq -- "$ZF_ERROR_PATTERN" </dev/null || rc=$?
   if ((rc == 2)); then
     zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="ZF_ERROR_PATTERN is not an extended regular expression"
   fi
@@ -84,7 +76,6 @@ new_log_lines() {
 # check_logs: fails the gate on a new journal line of either unit that matches ZF_ERROR_PATTERN.
 check_logs() {
   local lines count
-  if [[ -z "$ZF_ERROR_PATTERN" ]]; then return 0; fi
   if ! lines=$(new_log_lines); then
     zf_fail "$STEP" "$ZF_EXIT_FAILED" reason="journalctl failed; cannot watch the logs" "${DELTAS[@]}"
   fi
@@ -99,7 +90,7 @@ check_logs() {
 # scrape: sets SCRAPED to the four counter sums from the metrics URL; 1 when it cannot be read.
 scrape() {
   local url text
-  url=${ZF_METRICS_URL//\{host\}/${ZF_METRICS_HOST:-$ZF_HOST}}
+  url=${ZF_METRICS_URL//\{host\}/$ZF_HOST}
   text=$(curl --fail --silent --show-error --max-time 5 --proto '=https,http,file' -- "$url" 2>&1) || {
     echo "could not read ${url}: ${text:0:200}"
     return 1

@@ -3,11 +3,10 @@
 #          (drain.sh's contract, through the same lib.sh functions), stops and disables both units, and logs the
 #          host out of the tailnet when ZF_TAILSCALE=true and tailscale is installed. Idempotent: on a host with
 #          nothing left to do it is a skip.
-# Inputs:  the drain inputs (ZF_DRAIN_DEADLINE required; ZF_DRAIN_SIGNAL, ZF_DRAIN_COMPLETE_LOG,
-#          ZF_ON_DRAIN_DEADLINE as in drain.sh), ZF_STEP_TIMEOUT (s, default 60), ZF_TAILSCALE (true | false,
-#          default false), ZF_LOGOUT_DELAY (s, default 0: log out before returning; the program passes a delay
-#          because it reaches the host over the tailnet, and logging out under its own SSH session would cut it);
-#          common inputs in README.md.
+# Inputs:  ZF_HOST, the drain inputs as in drain.sh (ZF_DRAIN_SIGNAL, ZF_DRAIN_COMPLETE_LOG, ZF_DRAIN_DEADLINE,
+#          ZF_ON_DRAIN_DEADLINE), ZF_STEP_TIMEOUT (s), ZF_TAILSCALE (true | false), ZF_LOGOUT_DELAY (s; 0: log out
+#          before returning; the program passes a delay because it reaches the host over the tailnet, and logging
+#          out under its own SSH session would cut it); all required (host/steps.ts); the host layout from lib.sh.
 # Output:  step=decommission host=<h> status=ok actions="drained stopped:<unit> disabled:<unit> tailscale-logout" drain=…
 #          step=decommission host=<h> status=skip reason="already decommissioned"
 #          step=decommission host=<h> status=fail reason="…" (drain fields as in drain.sh)
@@ -23,13 +22,9 @@ ACTIONS=()
 ZF_PROP_UnitFileState='' # set by zf_unit_show
 
 check_inputs() {
-  ZF_DRAIN_SIGNAL=${ZF_DRAIN_SIGNAL:-SIGUSR1}
-  ZF_DRAIN_COMPLETE_LOG=${ZF_DRAIN_COMPLETE_LOG:-drain complete, 0 active runs}
-  ZF_ON_DRAIN_DEADLINE=${ZF_ON_DRAIN_DEADLINE:-fail}
-  ZF_STEP_TIMEOUT=${ZF_STEP_TIMEOUT:-60}
-  ZF_TAILSCALE=${ZF_TAILSCALE:-false}
-  zf_require "$STEP" ZF_DRAIN_DEADLINE
-  zf_require_seconds "$STEP" ZF_DRAIN_DEADLINE ZF_STEP_TIMEOUT
+  zf_require "$STEP" ZF_DRAIN_SIGNAL ZF_DRAIN_COMPLETE_LOG ZF_DRAIN_DEADLINE ZF_ON_DRAIN_DEADLINE ZF_STEP_TIMEOUT \
+    ZF_TAILSCALE ZF_LOGOUT_DELAY
+  zf_require_seconds "$STEP" ZF_DRAIN_DEADLINE ZF_STEP_TIMEOUT ZF_LOGOUT_DELAY
   zf_require_one_of "$STEP" ZF_ON_DRAIN_DEADLINE fail proceed
   zf_require_one_of "$STEP" ZF_TAILSCALE true false
 }
@@ -78,7 +73,7 @@ tailnet_logout() {
   local err
   if [[ "$ZF_TAILSCALE" != true ]] || ! command -v tailscale >/dev/null; then return 0; fi
   if ! timeout --kill-after=2 "$ZF_STEP_TIMEOUT" tailscale status >/dev/null 2>&1; then return 0; fi
-  if (( ${ZF_LOGOUT_DELAY:-0} > 0 )); then
+  if [[ "$ZF_LOGOUT_DELAY" != 0 ]]; then
     # Detached, so this step reports and its SSH session closes before the tailnet goes away.
     setsid nohup bash -c "sleep ${ZF_LOGOUT_DELAY}; tailscale logout" </dev/null >/dev/null 2>&1 &
     ACTIONS+=("tailscale-logout-in-${ZF_LOGOUT_DELAY}s")

@@ -6,8 +6,9 @@
 #          `previous` at the release that was current before, links the binaries into $ZF_BIN_DIR and prunes
 #          old releases. Never runs the binaries: `zombied-executor --version` starts a second executor
 #          (facts/zombied.md), so the version is recorded in releases/<version>/VERSION instead.
-# Inputs:  ZF_HOST, ZF_ROOT, ZF_BIN_DIR, ZF_VERSION, ZF_WORKER_URL, ZF_WORKER_SHA256, ZF_EXECUTOR_URL,
-#          ZF_EXECUTOR_SHA256, ZF_KEEP_RELEASES (default 3), ZF_STEP_TIMEOUT (s, default 600)
+# Inputs:  ZF_HOST, ZF_VERSION, ZF_WORKER_URL, ZF_WORKER_SHA256, ZF_EXECUTOR_URL, ZF_EXECUTOR_SHA256,
+#          ZF_KEEP_RELEASES, ZF_STEP_TIMEOUT (s); all required (host/steps.ts); the host layout from lib.sh
+#          (ZF_ROOT, ZF_BIN_DIR).
 # Output:  step=deploy host=<host> status=ok|skip version=<v> download=fetched|skipped previous=<v|none> pruned=<n>
 # Exit codes: 0 ok/skip, 1 download failed / checksum mismatch / bad artifact, 2 bad input,
 #          3 deadline passed (download timed out, or another deploy held the lock)
@@ -19,8 +20,6 @@ set -euo pipefail
 
 readonly STEP=deploy
 readonly BINARIES=(zombied zombied-executor)
-ZF_KEEP_RELEASES=${ZF_KEEP_RELEASES:-3}
-ZF_STEP_TIMEOUT=${ZF_STEP_TIMEOUT:-600}
 DEADLINE=0      # epoch seconds by which the step must be done
 STAGING=""      # staging dir of this run, removed on exit (holds partial files and a replaced release)
 CHANGES=0       # things this run changed on the host; none means status=skip
@@ -31,7 +30,8 @@ cleanup() {
 }
 
 check_inputs() {
-  zf_require "$STEP" ZF_VERSION ZF_WORKER_URL ZF_WORKER_SHA256 ZF_EXECUTOR_URL ZF_EXECUTOR_SHA256
+  zf_require "$STEP" ZF_VERSION ZF_WORKER_URL ZF_WORKER_SHA256 ZF_EXECUTOR_URL ZF_EXECUTOR_SHA256 ZF_KEEP_RELEASES \
+    ZF_STEP_TIMEOUT
   # The version names a directory: same rule as the config schema (config/schema.ts).
   if [[ ! "$ZF_VERSION" =~ ^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$ ]]; then
     zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="ZF_VERSION is not a release name (got ${ZF_VERSION})"

@@ -2,9 +2,9 @@
 # Summary: drains the worker before it is stopped: skip when it is not running (a crash-looping unit is stopped
 #          first), else take a journal cursor, send ZF_DRAIN_SIGNAL to the main process and follow the journal
 #          until ZF_DRAIN_COMPLETE_LOG appears after the cursor, the main process exits, or the deadline passes.
-# Inputs:  ZF_DRAIN_DEADLINE (s, required), ZF_DRAIN_SIGNAL (default SIGUSR1), ZF_DRAIN_COMPLETE_LOG (default
-#          "drain complete, 0 active runs"), ZF_ON_DRAIN_DEADLINE (fail | proceed, default fail),
-#          ZF_STEP_TIMEOUT (s, default 60: bound for stopping a crash-looping unit); common inputs in README.md.
+# Inputs:  ZF_HOST, ZF_DRAIN_SIGNAL, ZF_DRAIN_COMPLETE_LOG, ZF_DRAIN_DEADLINE (s), ZF_ON_DRAIN_DEADLINE
+#          (fail | proceed), ZF_STEP_TIMEOUT (s: bound for stopping a crash-looping unit); all required
+#          (host/steps.ts); the host layout from lib.sh.
 # Output:  step=drain host=<h> status=ok drain=complete|exited elapsed=<s>
 #          step=drain host=<h> status=fail drain=died exit="code=<c> status=<s>" (killed by the signal: exit 1)
 #          step=drain host=<h> status=ok drain=deadline deadline=passed in_flight=<n> …   (ZF_ON_DRAIN_DEADLINE=proceed)
@@ -20,11 +20,7 @@ set -euo pipefail
 readonly STEP=drain
 
 check_inputs() {
-  ZF_DRAIN_SIGNAL=${ZF_DRAIN_SIGNAL:-SIGUSR1}
-  ZF_DRAIN_COMPLETE_LOG=${ZF_DRAIN_COMPLETE_LOG:-drain complete, 0 active runs}
-  ZF_ON_DRAIN_DEADLINE=${ZF_ON_DRAIN_DEADLINE:-fail}
-  ZF_STEP_TIMEOUT=${ZF_STEP_TIMEOUT:-60}
-  zf_require "$STEP" ZF_DRAIN_DEADLINE
+  zf_require "$STEP" ZF_DRAIN_SIGNAL ZF_DRAIN_COMPLETE_LOG ZF_DRAIN_DEADLINE ZF_ON_DRAIN_DEADLINE ZF_STEP_TIMEOUT
   zf_require_seconds "$STEP" ZF_DRAIN_DEADLINE ZF_STEP_TIMEOUT
   zf_require_one_of "$STEP" ZF_ON_DRAIN_DEADLINE fail proceed
   if [[ ! "$ZF_DRAIN_SIGNAL" =~ ^(SIG)?[A-Z][A-Z0-9+-]*$ ]]; then

@@ -3,8 +3,8 @@
 #          the missing ones of ZF_PACKAGES installed with apt-get (dpkg-query first, so a host that has them all
 #          never touches apt: idempotent and offline-safe). The scripts in $ZF_ROOT/deploy/ are installed by
 #          install-bundle.sh, which runs before every other step.
-# Inputs:  ZF_HOST, ZF_ROOT, ZF_OWNER (default root), ZF_PACKAGES (space-separated, may be empty),
-#          ZF_STEP_TIMEOUT (s, bounds apt-get; default 600).
+# Inputs:  ZF_HOST, ZF_OWNER, ZF_PACKAGES (space-separated), ZF_STEP_TIMEOUT (s, bounds each apt-get run); all
+#          required (host/steps.ts); the host layout from lib.sh (ZF_ROOT).
 # Output:  step=layout host=<host> status=ok|skip installed=<n>
 # Exit codes: 0 ok/skip, 1 apt-get failed, 2 bad input (owner, package name), 3 apt-get ran past ZF_STEP_TIMEOUT
 set -euo pipefail
@@ -12,12 +12,10 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly STEP=layout
-ZF_OWNER=${ZF_OWNER:-root}
-ZF_PACKAGES=${ZF_PACKAGES:-}
-ZF_STEP_TIMEOUT=${ZF_STEP_TIMEOUT:-600}
 INSTALLED=0
 
 check_inputs() {
+  zf_require "$STEP" ZF_OWNER ZF_PACKAGES ZF_STEP_TIMEOUT
   if ! id -u -- "$ZF_OWNER" >/dev/null 2>&1; then
     zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="ZF_OWNER ${ZF_OWNER} is not a user on this host"
   fi

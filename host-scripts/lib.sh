@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Summary: the core every step script sources: input defaults, exit codes, the status line, input checks and
+# Summary: the core every step script sources: the host layout, exit codes, the status line, input checks and
 #          the clock. Units, releases and the drain are in lib-units.sh, lib-release.sh and lib-drain.sh, each
 #          sourced only by the scripts that use it (what a script sources is what re-runs it: script-command.ts).
-# Inputs:  ZF_HOST, ZF_ROOT, ZF_WORKER_UNIT, ZF_EXECUTOR_UNIT, ZF_TRACE (see README.md beside this file)
+# Inputs:  ZF_HOST (required); the host layout below (host/steps.ts HOST_LAYOUT, which a test holds these to; the
+#          tests point it at a temp root); ZF_TRACE (see README.md beside this file)
 # Exit codes: none of its own; zf_fail exits with the code it is given.
 
-ZF_HOST=${ZF_HOST:-$(hostname 2>/dev/null || echo unknown)}
 ZF_ROOT=${ZF_ROOT:-/opt/zombie}
 ZF_WORKER_UNIT=${ZF_WORKER_UNIT:-zombied-worker}
 ZF_EXECUTOR_UNIT=${ZF_EXECUTOR_UNIT:-zombied-executor}
@@ -46,6 +46,9 @@ zf_require() {
     if [[ -z "${!var:-}" ]]; then zf_fail "$step" "$ZF_EXIT_USAGE" reason="missing input ${var}"; fi
   done
 }
+
+# Every step names its host in its status line: the program always passes it (host/steps.ts).
+if [[ -z "${ZF_HOST:-}" ]]; then ZF_HOST=""; zf_fail "$(basename "${BASH_SOURCE[1]:-step}" .sh)" "$ZF_EXIT_USAGE" reason="missing input ZF_HOST"; fi
 
 # zf_now: seconds since the epoch, from zf_now_ms below (the one clock of the steps).
 zf_now() { local ms; ms=$(zf_now_ms); printf '%s' $(( ms / 1000 )); }

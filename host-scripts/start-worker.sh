@@ -2,7 +2,7 @@
 # Summary: starts the worker once the executor socket exists (restarts it when it is already running or between
 #          crash-loop attempts) and waits, bounded by ZF_STEP_TIMEOUT, until it is active. Staying healthy is
 #          verify.sh's job: `active` right after a start is not health (facts/zombied.md).
-# Inputs:  ZF_STEP_TIMEOUT (s, default 60); common inputs in README.md.
+# Inputs:  ZF_HOST, ZF_STEP_TIMEOUT (s); both required (host/steps.ts); the host layout from lib.sh.
 # Output:  step=start-worker host=<h> status=ok action=started|restarted elapsed=<s>
 #          step=start-worker host=<h> status=fail reason="<state it gave up in>"
 # Exit codes: 0 ok, 1 the start was refused, 2 bad input, 3 deadline passed (no socket, or not active).
@@ -16,7 +16,7 @@ readonly STEP=start-worker
 
 main() {
   local start rc=0
-  ZF_STEP_TIMEOUT=${ZF_STEP_TIMEOUT:-60}
+  zf_require "$STEP" ZF_STEP_TIMEOUT
   zf_require_seconds "$STEP" ZF_STEP_TIMEOUT
   start=$(zf_now_ms)
   zf_start_worker "$ZF_STEP_TIMEOUT" || rc=$?

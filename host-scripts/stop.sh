@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Summary: stops the (drained) worker with `systemctl stop`, bounded by ZF_STEP_TIMEOUT, and confirms it is inactive.
 #          A unit between crash-loop attempts ("activating") is stopped too; an inactive or failed one is a skip.
-# Inputs:  ZF_STEP_TIMEOUT (s, default 60); common inputs in README.md.
+# Inputs:  ZF_HOST, ZF_STEP_TIMEOUT (s); both required (host/steps.ts); the host layout from lib.sh.
 # Output:  step=stop host=<h> status=ok|skip was=<ActiveState/SubState> [elapsed=<s>]
 #          step=stop host=<h> status=fail reason="…"
 # Exit codes: 0 ok/skip, 1 the stop failed or the unit is still not inactive, 2 bad input, 3 deadline passed.
@@ -15,7 +15,7 @@ readonly STEP=stop
 
 main() {
   local was start rc=0
-  ZF_STEP_TIMEOUT=${ZF_STEP_TIMEOUT:-60}
+  zf_require "$STEP" ZF_STEP_TIMEOUT
   zf_require_seconds "$STEP" ZF_STEP_TIMEOUT
   was=$(zf_unit_describe "$ZF_WORKER_UNIT")
   if zf_unit_inactive "$ZF_WORKER_UNIT"; then

@@ -3,8 +3,8 @@
 #          https), skips when the node is already running with this hostname, else reads the auth key from
 #          stdin into a root-only temp file and runs `tailscale up --auth-key=file:<path>` (tailscale reads and
 #          trims the file itself, so the key is never in argv, a variable or the output). Prints the address.
-# Inputs:  ZF_HOST, ZF_TS_HOSTNAME, ZF_TS_TAGS (comma list), ZF_STEP_TIMEOUT (s, default 120),
-#          ZF_TS_INSTALL_URL (default https://tailscale.com/install.sh); stdin: the auth key (secret).
+# Inputs:  ZF_HOST, ZF_TS_HOSTNAME, ZF_TS_TAGS (comma list), ZF_TS_INSTALL_URL, ZF_STEP_TIMEOUT (s); all required
+#          (host/steps.ts); stdin: the auth key (secret).
 # Output:  step=tailscale-join host=<host> status=ok|skip address=<tailscale ip -4> installed=true|false
 # Exit codes: 0 ok/skip, 1 install or `tailscale up` failed / no address, 2 bad input, 3 a command timed out
 set -euo pipefail
@@ -12,8 +12,6 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly STEP=tailscale-join
-ZF_STEP_TIMEOUT=${ZF_STEP_TIMEOUT:-120}
-ZF_TS_INSTALL_URL=${ZF_TS_INSTALL_URL:-https://tailscale.com/install.sh}
 SCRATCH_DIR=""  # root-only directory for the key and the install script, removed on exit
 INSTALLED=false
 ADDRESS=""
@@ -23,7 +21,7 @@ cleanup() {
 }
 
 check_inputs() {
-  zf_require "$STEP" ZF_TS_HOSTNAME ZF_TS_TAGS
+  zf_require "$STEP" ZF_TS_HOSTNAME ZF_TS_TAGS ZF_TS_INSTALL_URL ZF_STEP_TIMEOUT
   if [[ ! "$ZF_TS_HOSTNAME" =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$ ]]; then
     zf_fail "$STEP" "$ZF_EXIT_USAGE" reason="ZF_TS_HOSTNAME must be a lowercase hostname label (got ${ZF_TS_HOSTNAME})"
   fi

@@ -3,13 +3,13 @@
 #          worker to stay active, with NRestarts, ActiveEnterTimestamp and MainPID unchanged, for ZF_MIN_HEALTHY
 #          seconds. On failure with ZF_AUTO_REVERT=true it switches `current` back to the release `previous` points at,
 #          restarts executor and worker on it, checks the verify command passes there, and still fails the step.
-# Inputs:  ZF_VERIFY_COMMAND (shell text, e.g. "zombied doctor worker"), ZF_MIN_HEALTHY (s), ZF_AUTO_REVERT
-#          (true | false, default false), ZF_STEP_TIMEOUT (s, default 60; bounds the command and each restart);
-#          ZF_STOP_TIMEOUT (s, default ZF_STEP_TIMEOUT; bounds the revert's stop of a worker that may be draining);
-#          optional ZF_DRAIN_DEADLINE (+ ZF_DRAIN_SIGNAL, ZF_DRAIN_COMPLETE_LOG): drain the unhealthy worker before
-#          the revert restarts it; optional ZF_VERSION: the release this rollout deployed. When `current` is
-#          another one (an earlier verify reverted it), the step fails without checking: passing would let a
-#          resumed `pulumi up` carry a release that failed here on to the next wave. Common inputs in README.md.
+# Inputs:  ZF_HOST, ZF_VERIFY_COMMAND (shell text, e.g. "zombied doctor worker"), ZF_MIN_HEALTHY (s),
+#          ZF_AUTO_REVERT (true | false), ZF_STEP_TIMEOUT (s; bounds the command and each restart), ZF_STOP_TIMEOUT
+#          (s; bounds the revert's stop of a worker that may be draining), ZF_DRAIN_DEADLINE (s), ZF_DRAIN_SIGNAL,
+#          ZF_DRAIN_COMPLETE_LOG (drain the unhealthy worker before the revert restarts it), ZF_VERSION: the release
+#          this rollout deployed. When `current` is another one (an earlier verify reverted it), the step fails
+#          without checking: passing would let a resumed `pulumi up` carry a release that failed here on to the
+#          next wave. All required (host/steps.ts); the host layout from lib.sh.
 # Output:  step=verify host=<h> status=ok version=<v> healthy_for=<s> restarts=<n>
 #          step=verify host=<h> status=fail version=<v> reason="…"                       (no revert)
 #          step=verify host=<h> status=fail version=<v> reverted_to=<v> revert_healthy=true|false reason="…"
@@ -28,11 +28,9 @@ REASON='' SNAPSHOT=''
 ZF_PROP_NRestarts='' ZF_PROP_ActiveEnterTimestamp='' # set by zf_unit_show
 
 check_inputs() {
-  ZF_AUTO_REVERT=${ZF_AUTO_REVERT:-false}
-  ZF_STEP_TIMEOUT=${ZF_STEP_TIMEOUT:-60}
-  ZF_STOP_TIMEOUT=${ZF_STOP_TIMEOUT:-$ZF_STEP_TIMEOUT}
-  zf_require "$STEP" ZF_VERIFY_COMMAND ZF_MIN_HEALTHY
-  zf_require_seconds "$STEP" ZF_MIN_HEALTHY ZF_STEP_TIMEOUT ZF_STOP_TIMEOUT
+  zf_require "$STEP" ZF_DRAIN_SIGNAL ZF_DRAIN_COMPLETE_LOG ZF_DRAIN_DEADLINE ZF_VERSION \
+    ZF_VERIFY_COMMAND ZF_MIN_HEALTHY ZF_AUTO_REVERT ZF_STEP_TIMEOUT ZF_STOP_TIMEOUT
+  zf_require_seconds "$STEP" ZF_DRAIN_DEADLINE ZF_MIN_HEALTHY ZF_STEP_TIMEOUT ZF_STOP_TIMEOUT
   zf_require_one_of "$STEP" ZF_AUTO_REVERT true false
 }
 
@@ -100,10 +98,7 @@ revert() {
   fi
   good=$(zf_release_version "$good")
   printf 'verify: %s unhealthy (%s): reverting to %s\n' "$bad" "$REASON" "$good" >&2
-  if [[ -n "${ZF_DRAIN_DEADLINE:-}" ]]; then
-    zf_drain_worker "${ZF_DRAIN_SIGNAL:-SIGUSR1}" "${ZF_DRAIN_COMPLETE_LOG:-drain complete, 0 active runs}" \
-      "$ZF_DRAIN_DEADLINE" "$ZF_STOP_TIMEOUT" || true
-  fi
+  zf_drain_worker "$ZF_DRAIN_SIGNAL" "$ZF_DRAIN_COMPLETE_LOG" "$ZF_DRAIN_DEADLINE" "$ZF_STOP_TIMEOUT" || true
   zf_stop_unit "$ZF_WORKER_UNIT" "$ZF_STOP_TIMEOUT" &&
     zf_restart_executor "$ZF_STEP_TIMEOUT" &&
     zf_start_worker "$ZF_STEP_TIMEOUT" || rc=$?
@@ -120,7 +115,7 @@ main() {
   local version
   check_inputs
   version=$(zf_release_version "$(zf_release_of "${ZF_ROOT}/current")")
-  if [[ -n "${ZF_VERSION:-}" && "${version:-}" != "$ZF_VERSION" ]]; then
+  if [[ "${version:-}" != "$ZF_VERSION" ]]; then
     zf_fail "$STEP" "$ZF_EXIT_FAILED" version="${version:-unknown}" expected="$ZF_VERSION" \
       reason="the host runs ${version:-no release}, not ${ZF_VERSION}: an earlier verify of ${ZF_VERSION} failed and reverted it; fix the release in config, or re-deploy it with pulumi up --replace on this host's deploy step"
   fi

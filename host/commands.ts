@@ -3,11 +3,11 @@
 // remote.ts build the resources from it, and plan/program-digest.ts digests it with plain strings, so
 // `npm run plan -- --base <git ref>` compares what two versions of the program give a host without a copy of it.
 import { FleetConfig } from "../config/schema";
-import { StepName } from "../plan/planner";
 import {
   ScriptInputs, ScriptName, installBundleCommand, rolloutScriptsHash, scriptBundle, scriptCommand, scriptHash,
 } from "./script-command";
-import { decommissionInputs, layoutInputs, rolloutStepInputs } from "./step-inputs";
+import { rolloutStepInputs, scriptInputs } from "./step-inputs";
+import { STDIN_INPUTS, StepName } from "./steps";
 import { RenderedUnits } from "./units";
 
 /** One part of a command: `what` says in the plan what changed when its value differs. */
@@ -76,7 +76,7 @@ export function bundleSpec<V>(config: FleetConfig, host: string, triggers: Part<
 export function tailnetJoinSpec<V>(config: FleetConfig, host: string, identity: Part<V>, authKey: V): CommandSpec<V> {
   return stepSpec(config, {
     script: "tailscale-join",
-    inputs: { ZF_HOST: host, ZF_TS_HOSTNAME: host, ZF_TS_TAGS: config.tailscale.tags.join(",") },
+    inputs: scriptInputs(config, host, "tailscale-join"),
     stdin: { what: "tailnet auth key", value: authKey },
     triggers: [identity],
     logging: "stdout",
@@ -122,22 +122,20 @@ export function hostSpecs<V>(
       scripts: bundleSpec(config, host, [identity]),
       ...(config.tailscale.enabled && values.authKey !== undefined
         ? { tailnet: tailnetJoinSpec(config, host, identity, values.authKey) } : {}),
-      layout: stepSpec(config, { ...base, script: "layout", inputs: layoutInputs(config, host) }),
+      layout: stepSpec(config, { ...base, script: "layout", inputs: scriptInputs(config, host, "layout") }),
       env: stepSpec(config, {
-        ...base, script: "write-env", inputs: { ZF_HOST: host }, logging: "none",
+        ...base, script: "write-env", inputs: scriptInputs(config, host, "write-env"), logging: "none",
         stdin: { what: ".env text (env.ts rendering)", value: values.envText },
       }),
       units: stepSpec(config, {
         ...base,
         script: "install-units",
-        inputs: { ZF_HOST: host },
+        inputs: scriptInputs(config, host, "install-units"),
         // On stdin, not in the command: base64 unit texts would make the command (and its error) pages long.
         stdin: {
           what: "unit texts (units.ts)",
-          value: [
-            `ZF_EXECUTOR_UNIT_TEXT_B64=${Buffer.from(units.executor.text).toString("base64")}`,
-            `ZF_WORKER_UNIT_TEXT_B64=${Buffer.from(units.worker.text).toString("base64")}`,
-          ].join("\n") + "\n",
+          value: (["executor", "worker"] as const)
+            .map((unit) => `${STDIN_INPUTS["install-units"][unit]}=${Buffer.from(units[unit].text).toString("base64")}\n`).join(""),
         },
       }),
     },
@@ -163,6 +161,6 @@ export function decommissionSpec<V>(config: FleetConfig, host: string): CommandS
     script: "decommission",
     inputs: { ZF_HOST: host },
     createIsMarker: true,
-    onDelete: { script: "decommission", inputs: decommissionInputs(config, host) },
+    onDelete: { script: "decommission", inputs: scriptInputs(config, host, "decommission") },
   });
 }

@@ -15,8 +15,8 @@
 import { createHash } from "node:crypto";
 import { FleetConfig } from "../config/schema";
 import { RenderedUnits } from "./units";
-import { StepName } from "../plan/planner";
 import { rolloutStepInputs } from "./step-inputs";
+import { CONTRACT_STEPS, inputConfigPaths } from "./steps";
 
 declare const secretDerivedBrand: unique symbol;
 /**
@@ -42,9 +42,6 @@ export interface HostFingerprintParts {
 /** The parts that say why a host re-runs, in the order an operator reads them. */
 export const FINGERPRINT_PARTS = ["release", "units", "env", "contract"] as const;
 export type FingerprintPart = (typeof FINGERPRINT_PARTS)[number];
-
-/** The steps whose inputs form the contract part (see the header). */
-export const CONTRACT_STEPS: readonly StepName[] = ["drain", "stop", "restart-executor", "start-worker", "verify"];
 
 /**
  * Every part of the host fingerprint. `units` and `envText` are what the program installs (renderUnits,
@@ -77,17 +74,22 @@ export function envTextHash(envText: string): SecretDerived {
   return sha256(envText) as SecretDerived;
 }
 
-/** sha256 of the inputs of CONTRACT_STEPS, host name left out (the same contract holds for every host). */
+// Not in the contract part: the host name (the same contract holds for every host) and verify's expected release
+// (the release part covers it).
+const NOT_CONTRACT = ["ZF_HOST", "ZF_VERSION"];
+
+/** sha256 of the inputs of CONTRACT_STEPS but NOT_CONTRACT. */
 export function contractHash(config: FleetConfig): string {
   const inputs = CONTRACT_STEPS.map((step) => {
-    const stepInputs = { ...rolloutStepInputs(config, "", step) };
-    delete stepInputs.ZF_HOST;
-    delete stepInputs.ZF_VERSION; // verify's expected release: the release part covers it
-
+    const stepInputs = { ...rolloutStepInputs(config, "worker", step) };
+    for (const name of NOT_CONTRACT) delete stepInputs[name];
     return [step, stepInputs] as const;
   });
   return sha256(canonical(inputs));
 }
+
+/** The config paths the contract part is made of, to say what changed in it. */
+export const CONTRACT_CONFIG_PATHS = inputConfigPaths(CONTRACT_STEPS, NOT_CONTRACT);
 
 /** Which parts differ between two fingerprints: why a host re-runs (empty: it runs nothing). */
 export function changedParts(before: HostFingerprintParts, after: HostFingerprintParts): FingerprintPart[] {

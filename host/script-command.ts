@@ -8,19 +8,14 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ROLLOUT_STEPS } from "../plan/planner";
+import { CANARY_GATE, ROLLOUT_STEPS, ScriptName } from "./steps";
 
 export const SCRIPTS_DIR = path.join(__dirname, "..", "host-scripts");
 
 /** Where install-bundle.sh points the current bundle on a host (ZF_ROOT is the scripts' default, /opt/zombie). */
 export const HOST_SCRIPTS_DIR = "/opt/zombie/deploy/scripts";
 
-/** The remote step scripts, by file name without `.sh`. */
-export const SCRIPT_NAMES = [
-  "layout", "write-env", "install-units", "tailscale-join",
-  "drain", "stop", "deploy", "restart-executor", "start-worker", "verify", "canary-gate", "decommission",
-] as const;
-export type ScriptName = (typeof SCRIPT_NAMES)[number];
+export type { ScriptName } from "./steps";
 
 export type ScriptInputs = Record<string, string | number | boolean>;
 
@@ -90,7 +85,7 @@ export function scriptHash(name: ScriptName): string {
  * chain of the host re-runs from its drain.
  */
 export function rolloutScriptsHash(): string {
-  const files = new Set([...ROLLOUT_STEPS, "canary-gate" as const].flatMap((step) => scriptFiles(step)));
+  const files = new Set([...ROLLOUT_STEPS, CANARY_GATE].flatMap((step) => scriptFiles(step)));
   return filesHash([...files].sort());
 }
 

@@ -1,6 +1,7 @@
 // What a rollout can take besides its step deadlines: SSH dialing, host setup, and the deploy job's own limit.
 // PURE. The plan adds these to its worst case, so that it bounds what `pulumi up` can really take.
 import type { FleetConfig } from "../config/schema";
+import { SETUP_BOUNDS } from "../host/steps";
 
 /**
  * Minutes the deploy job may run (.github/workflows/deploy.yml `timeout-minutes`; test/unit/workflows.test.ts
@@ -33,22 +34,6 @@ export function dialBudgetSeconds(config: FleetConfig): number {
   }
   return (dialErrorLimit + 1) * perDialTimeout + Math.ceil(waits);
 }
-
-/** Bounds of the host setup commands (seconds), from the scripts' own timeouts. */
-export const SETUP_BOUNDS = {
-  // layout.sh: apt-get install, and on failure apt-get update and install again, each under ZF_STEP_TIMEOUT (600).
-  layout: 3 * 600,
-  // write-env.sh and install-units.sh write files and run systemctl daemon-reload / enable: no wait of their own.
-  env: 60,
-  units: 60,
-  // tailscale-join.sh: the install script and `tailscale up`, each under ZF_STEP_TIMEOUT (120), a status read
-  // (20 s), the wait for an address (30 s) and a last status read (10 s).
-  tailnetJoin: 2 * 120 + 20 + 30 + 10,
-  // The device lookup after the join (tailscale.ts `waitFor`).
-  tailnetDevice: 120,
-  // components/local/tailnet-forget-stale.mjs: one list and a few deletes over the Tailscale API.
-  tailnetForgetStale: 60,
-} as const;
 
 /**
  * Worst case of a host's setup before its first wave: the layout and, with Tailscale, forget-stale, the join and

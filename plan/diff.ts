@@ -11,7 +11,7 @@ import { FleetConfig, HostSource, OPAQUE_SECRET, WorkerConfig } from "../config/
 import { formatDuration } from "../config/duration";
 import { dangerNotes } from "./danger";
 import { renderEnvFile } from "../host/env";
-import { contractHash, envTextHash, releaseHash, unitsHash } from "../host/fingerprint";
+import { CONTRACT_CONFIG_PATHS, contractHash, envTextHash, releaseHash, unitsHash } from "../host/fingerprint";
 import { HostPlan, planRollout } from "./planner";
 import { SETUP_COMMANDS } from "../host/commands";
 import { ProgramChange, programReruns } from "./program-digest";
@@ -183,17 +183,13 @@ function fleetWideChanges(base: StackSnapshot, head: StackSnapshot): FleetPart[]
     parts.push({ reason: "unit change", changes: pathChanges(b, h, UNIT_PATHS) });
   }
   if (contractHash(b) !== contractHash(h)) {
-    parts.push({ reason: "drain/verify contract change", changes: pathChanges(b, h, CONTRACT_PATHS) });
+    parts.push({ reason: "drain/verify contract change", changes: pathChanges(b, h, CONTRACT_CONFIG_PATHS) });
   }
   return parts;
 }
 
-// The config paths behind the units and the contract part, to say what changed (the hashes decide whether).
+// The config paths behind the units part, to say what changed (the hash decides whether).
 const UNIT_PATHS = ["units.workerPartOfExecutor", "drain.signal", "rollout.drainDeadline"];
-const CONTRACT_PATHS = [
-  "drain.signal", "drain.completeLog", "rollout.drainDeadline", "rollout.onDrainDeadline", "verify.command",
-  "rollout.minHealthyTime", "rollout.autoRevert",
-];
 
 function releaseChanges(b: FleetConfig, h: FleetConfig): string[] {
   if (b.release.version !== h.release.version) return [`release.version ${b.release.version} → ${h.release.version}`];

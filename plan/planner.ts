@@ -1,24 +1,8 @@
 // The rollout plan: which hosts go in which wave, which steps each runs, and how long it may take at worst.
 // PURE and deterministic: the program realises it as resources, the CLI prints it, tests compare both to it.
-import { dialBudgetSeconds, jobLimitWarnings, SETUP_BOUNDS, setupWorstCase, unboundedWarnings } from "./budget";
+import { dialBudgetSeconds, jobLimitWarnings, setupWorstCase, unboundedWarnings } from "./budget";
 import { FleetConfig, HostSource, resolveBatch } from "../config/schema";
-import { workerStopTimeoutSeconds } from "../host/units";
-
-/** The remote steps of a host's rollout chain, in order. */
-export const ROLLOUT_STEPS = ["drain", "stop", "deploy", "restart-executor", "start-worker", "verify"] as const;
-export type StepName = (typeof ROLLOUT_STEPS)[number] | "canary-gate";
-
-/** Bounds of the steps that have no deadline in config (seconds); every wait in the scripts uses these. */
-export const STEP_BOUNDS = {
-  stop: 60,
-  deploy: 600,
-  "restart-executor": 60,
-  "start-worker": 60,
-  verifyCommand: 60,
-  /** An OVH reinstall task: the provider waits for it up to its create timeout, 45 min (terraform-provider-ovh
-   * resource_dedicated_server_reinstall_task.go). */
-  reinstall: 45 * 60,
-} as const;
+import { CANARY_GATE, ROLLOUT_STEPS, SETUP_BOUNDS, STEP_BOUNDS, StepName, stepBudgets } from "../host/steps";
 
 export interface HostPlan {
   name: string;
@@ -74,7 +58,7 @@ export function planRollout(config: FleetConfig): RolloutPlan {
   for (const wave of waves) {
     for (const name of wave.hosts) {
       const worker = byName.get(name)!;
-      const steps: StepName[] = [...ROLLOUT_STEPS, ...(name === canaryName ? ["canary-gate" as const] : [])];
+      const steps: StepName[] = [...ROLLOUT_STEPS, ...(name === canaryName ? [CANARY_GATE] : [])];
       const reinstall = worker.source.kind === "adopt" ? worker.source.reinstallOs : undefined;
       hosts[name] = {
         name, wave: wave.index, canary: name === canaryName, source: worker.source.kind, steps,
@@ -129,26 +113,6 @@ function batches(hosts: string[], sizes: (number | string)[], fleetSize: number,
     at += size;
   }
   return out;
-}
-
-/** Seconds each step may take before it fails, from config deadlines and STEP_BOUNDS. */
-export function stepBudgets(config: FleetConfig): Record<StepName, number> {
-  const r = config.rollout;
-  return {
-    drain: r.drainDeadline,
-    // The unit's stop signal is the drain signal (units.ts): a worker still draining gets its TimeoutStopSec.
-    stop: Math.max(STEP_BOUNDS.stop, workerStopTimeoutSeconds(config) + 10),
-    deploy: STEP_BOUNDS.deploy,
-    "restart-executor": STEP_BOUNDS["restart-executor"],
-    "start-worker": STEP_BOUNDS["start-worker"],
-    // With autoRevert a failed verify drains and stops the worker, restarts both units on the previous release
-    // and checks them again: all of that is inside this one step.
-    verify: STEP_BOUNDS.verifyCommand + r.minHealthyTime + (r.autoRevert
-      ? r.drainDeadline + Math.max(STEP_BOUNDS.stop, workerStopTimeoutSeconds(config) + 10)
-        + STEP_BOUNDS["restart-executor"] + STEP_BOUNDS["start-worker"] + STEP_BOUNDS.verifyCommand
-      : 0),
-    "canary-gate": r.canaryDeadline,
-  };
 }
 
 /**

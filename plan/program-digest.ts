@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { StackFile } from "../config/load";
 import type { FleetConfig } from "../config/schema";
 import type { HostSpecs, HostValues } from "../host/commands";
-import type { StepName } from "./planner";
+import { CANARY_GATE, ROLLOUT_STEPS, StepName } from "../host/steps";
 import type { RenderedUnits } from "../host/units";
 
 /** The exports of one version of the program that the digest reads (components/*.ts of that version). */
@@ -28,7 +28,7 @@ export type ProgramDigest = Record<string, Record<string, string>>;
 
 // The same placeholder host and identity on both sides: the digest is about the program, those are the stack's.
 const HOST = "zf-digest-host";
-const ROLLOUT: StepName[] = ["drain", "stop", "deploy", "restart-executor", "start-worker", "verify", "canary-gate"];
+const ROLLOUT: StepName[] = [...ROLLOUT_STEPS, CANARY_GATE];
 
 /** Everything one version of the program gives a host of `config`, with plain values. Throws what it throws. */
 export function programSpecs(mods: ProgramModules, config: FleetConfig, host = HOST, identity = "host-identity"): HostSpecs<string> {

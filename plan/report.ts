@@ -3,7 +3,8 @@
 // adds only what an operator needs to read the plan (step budgets, where hosts and secrets come from).
 import type { StackFile } from "../config/load";
 import { FleetConfig, HostSource, OPAQUE_SECRET } from "../config/schema";
-import { RolloutPlan, StepName, WavePlan, planRollout, stepBudgets } from "./planner";
+import { RolloutPlan, WavePlan, planRollout } from "./planner";
+import { StepName, stepBudgets } from "../host/steps";
 import { ReasonsReport, reasonsWithoutBase } from "./diff";
 
 export interface WorkerReport {

@@ -1,7 +1,7 @@
 // The markdown view of a PlanReport, for a pull-request comment: summary, waves table, step budgets, the mermaid
 // flowchart, held hosts, secrets and warnings. PURE.
 import { formatDuration } from "../../config/duration";
-import { ROLLOUT_STEPS, StepName } from "../planner";
+import { ROLLOUT_STEPS, StepName } from "../../host/steps";
 import { renderMermaid } from "./mermaid";
 import type { PlanReport } from "../report";
 import { count, gateText, reasonRows, reasonSummary, secretSourceLines, stepNotes } from "./text";

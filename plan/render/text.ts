@@ -1,6 +1,6 @@
 // The text view of a PlanReport, for a terminal, and the wording the markdown view shares with it. PURE.
 import { formatDuration } from "../../config/duration";
-import { ROLLOUT_STEPS, StepName } from "../planner";
+import { ROLLOUT_STEPS, StepName } from "../../host/steps";
 import type { PlanReport } from "../report";
 
 /** What an operator reads before `pulumi up`: order, budgets, gates, worst case, and what to look out for. */

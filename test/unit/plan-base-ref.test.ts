@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { ROLLOUT_STEPS } from "../../plan/planner";
+import { ROLLOUT_STEPS } from "../../host/steps";
 
 const ROOT = path.join(__dirname, "..", "..");
 const repo = fs.mkdtempSync(path.join(os.tmpdir(), "zf-base-ref-"));
