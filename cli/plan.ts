@@ -141,8 +141,8 @@ export async function main(argv: string[]): Promise<number> {
     const head = loadStackFile(options.file);
     const label = options.baseRef ? `${options.baseRef.ref}:${shown}` : baseFile && displayPath(baseFile);
     const reasons = baseFile === undefined ? undefined : compareStacks(
-      stackSnapshot(loadStackFile(baseFile), fs.readFileSync(baseFile, "utf8")),
-      stackSnapshot(head, fs.readFileSync(options.file, "utf8")),
+      stackSnapshot(loadStackFile(baseFile)),
+      stackSnapshot(head),
       label!,
       program,
     );

@@ -85,10 +85,23 @@ export interface StackFile {
   config: FleetConfig;
   /** ESC environments the stack imports: secrets may come from there, unseen offline. */
   environments: string[];
+  /** This program's keys by short name (`rollout`), their values as written (`secure:` ciphertexts included). */
+  written: Record<string, unknown>;
 }
 
 /** The CLI's loader: reads `Pulumi.<stack>.yaml`; `secure:` values stay opaque ([secret]). */
 export function loadStackFile(path: string): StackFile {
+  const { written, environments, keyProblems } = readStackFile(path);
+  const raw = Object.fromEntries(Object.entries(written).map(([name, value]) => [name, opaqueSecrets(value)]));
+  const config = validateFleetConfig(raw, { source: path, secretsRequired: environments.length === 0, keyProblems });
+  return { config, environments, written };
+}
+
+/**
+ * The one reader of stack files (the plan, its --base, the lab): this program's keys by short name with their
+ * values as written, the ESC environments imported, and the keys Pulumi or this program refuses. Not validated.
+ */
+export function readStackFile(path: string): Omit<StackFile, "config"> & { keyProblems: string[] } {
   let doc: unknown;
   try {
     doc = parseYaml(fs.readFileSync(path, "utf8"));
@@ -104,10 +117,8 @@ export function loadStackFile(path: string): StackFile {
   }
   const environments = Array.isArray(top.environment) ? top.environment.map(String) : [];
   const { ours, problems } = sortConfigKeys(Object.entries((top.config ?? {}) as Record<string, unknown>));
-  const raw: Record<string, unknown> = {};
-  for (const [name, { value }] of ours) raw[name] = opaqueSecrets(value);
-  const config = validateFleetConfig(raw, { source: path, secretsRequired: environments.length === 0, keyProblems: problems });
-  return { config, environments };
+  const written = Object.fromEntries([...ours].map(([name, { value }]) => [name, value]));
+  return { written, environments, keyProblems: problems };
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {

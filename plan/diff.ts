@@ -4,9 +4,7 @@
 // by the ESC environments the stack imports, never by value (the CLI never sees a plaintext), and no ciphertext or
 // secret value is ever part of the result, only config paths.
 import { createHash } from "node:crypto";
-import { parse as parseYaml } from "yaml";
-import { NAMESPACE, StackFile, formatPath } from "../config/load";
-import { parseConfigKey } from "../config/keys";
+import { StackFile, formatPath } from "../config/load";
 import { FleetConfig, HostSource, OPAQUE_SECRET, WorkerConfig } from "../config/schema";
 import { formatDuration } from "../config/duration";
 import { dangerNotes } from "./danger";
@@ -63,15 +61,10 @@ export interface StackSnapshot extends StackFile {
   secure: Record<string, string>;
 }
 
-/** `stackFile` as loaded from `yamlText` (loadStackFile), with each `secure:` value reduced to a sha256. */
-export function stackSnapshot(stackFile: StackFile, yamlText: string): StackSnapshot {
-  const doc = (parseYaml(yamlText) ?? {}) as { config?: Record<string, unknown> };
+/** A loaded stack file (loadStackFile) with each `secure:` value it holds reduced to a sha256. */
+export function stackSnapshot(stackFile: StackFile): StackSnapshot {
   const secure: Record<string, string> = {};
-  for (const [key, value] of Object.entries(doc.config ?? {})) {
-    // The same key rule as the loader (config/keys.ts), which refused every other key already.
-    const parsed = parseConfigKey(key);
-    if ("name" in parsed && parsed.namespace === NAMESPACE) collectSecure(value, [parsed.name], secure);
-  }
+  for (const [name, value] of Object.entries(stackFile.written)) collectSecure(value, [name], secure);
   return { ...stackFile, secure };
 }
 

@@ -13,7 +13,7 @@ import type { RenderedUnits } from "../host/units";
 
 /** The exports of one version of the program that the digest reads (components/*.ts of that version). */
 export interface ProgramModules {
-  loadStackFile(path: string): StackFile;
+  loadStackFile(path: string): Pick<StackFile, "config">;
   renderUnits(config: FleetConfig): RenderedUnits;
   renderEnvFile(config: FleetConfig): string;
   hostFingerprint(config: FleetConfig, units: RenderedUnits, envText: string): { release: string; host: string };

@@ -58,7 +58,7 @@ export interface PlanReport {
 }
 
 /** The report of a loaded stack file; `stack` names it in headings; `reasons` from compareStacks when given a base. */
-export function buildReport(stack: string, file: string, stackFile: StackFile, reasons?: ReasonsReport): PlanReport {
+export function buildReport(stack: string, file: string, stackFile: Pick<StackFile, "config" | "environments">, reasons?: ReasonsReport): PlanReport {
   const { config, environments } = stackFile;
   const plan = planRollout(config);
   const secrets = secretSources(config, environments);
