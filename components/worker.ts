@@ -59,37 +59,38 @@ export class Worker extends pulumi.ComponentResource {
     const host = this.provisionHost(name, args);
     this.publicAddress = host.address;
     let access = hostAccess(config, worker.name, host.address, args.privateKey);
-    const reached: pulumi.Resource[] = [...host.resources];
+    // What the host needs before any step runs on it: its server (or reinstall), the script bundle, the tailnet.
+    const hostReady: pulumi.Resource[] = [...host.resources];
     const source = worker.source;
     if (args.plan?.reinstall && source.kind === "adopt" && host.server) {
       const reinstall = reinstallInWave(name, {
         config, worker: worker.name, serviceName: source.serviceName, os: args.plan.reinstall, access,
         server: host.server, afterGates: args.afterGates,
       }, this);
-      reached.push(reinstall.task);
+      hostReady.push(reinstall.task);
       host.identity = reinstall.identity;
     }
     // Every later command runs an installed script, the tailnet join included: the bundle goes first, over the
     // address the join uses. A gone host cannot be reached (its decommission is only dropped from state).
     if (!worker.gone) {
       const bundle = bundleSpec(config, worker.name, [{ what: "host identity", value: host.identity }]);
-      reached.push(remoteCommand(`${name}-scripts`, config, access, bundle, { parent: this, dependsOn: [...reached] }));
+      hostReady.push(remoteCommand(`${name}-scripts`, config, access, bundle, { parent: this, dependsOn: [...hostReady] }));
     }
     // A gone host is not in the tailnet any more: looking its device up would fail the whole `pulumi up`.
     if (config.tailscale.enabled && !worker.gone) {
       const tailnet = joinTailnet(`${name}-tailnet`, {
-        config, worker: worker.name, publicAccess: access, hostIdentity: host.identity, dependsOn: [...reached],
+        config, worker: worker.name, publicAccess: access, hostIdentity: host.identity, dependsOn: [...hostReady],
       }, this);
       access = hostAccess(config, worker.name, tailnet.address, args.privateKey);
-      reached.push(...tailnet.resources);
+      hostReady.push(...tailnet.resources);
       this.tailnetAddress = tailnet.address;
     } else {
       this.tailnetAddress = pulumi.output(undefined);
     }
 
-    this.decommission(name, args, access, reached);
+    this.decommission(name, args, access, hostReady);
     if (args.plan) {
-      this.gate = this.rollOut(name, args, args.plan, access, reached, host.identity);
+      this.gate = this.rollOut(name, args, args.plan, access, hostReady, host.identity);
     }
     this.release = pulumi.output(args.plan ? config.release.version : "held");
     this.fingerprint = args.fingerprint.host;
@@ -118,7 +119,7 @@ export class Worker extends pulumi.ComponentResource {
 
   /** Host layout, .env and units, then the rollout chain of the plan; returns the gate of this host. */
   private rollOut(
-    name: string, args: WorkerArgs, plan: HostPlan, access: HostAccess, reached: pulumi.Resource[],
+    name: string, args: WorkerArgs, plan: HostPlan, access: HostAccess, hostReady: pulumi.Resource[],
     identity: pulumi.Output<string>,
   ) {
     const { config, worker, fingerprint } = args;
@@ -127,9 +128,9 @@ export class Worker extends pulumi.ComponentResource {
     }, plan.steps);
     const cmd = (suffix: string, spec: CommandSpec<pulumi.Input<unknown>>, dependsOn: pulumi.Resource[]) =>
       remoteCommand(`${name}-${suffix}`, config, access, spec, { parent: this, dependsOn });
-    const layout = cmd("layout", specs.setup.layout, reached);
-    const gated = [layout, ...args.afterGates];
-    let previous: pulumi.Resource[] = [cmd("env", specs.setup.env, gated), cmd("units", specs.setup.units, gated)];
+    const layout = cmd("layout", specs.setup.layout, hostReady);
+    const layoutAndGates = [layout, ...args.afterGates];
+    let previous: pulumi.Resource[] = [cmd("env", specs.setup.env, layoutAndGates), cmd("units", specs.setup.units, layoutAndGates)];
     for (const { step, spec } of specs.rollout) {
       const command = cmd(step, spec, [...previous, ...args.afterGates]);
       this.steps.push({ step, command });
@@ -139,10 +140,10 @@ export class Worker extends pulumi.ComponentResource {
   }
 
   /** Exists for its delete: drains and stops the host before its server and tailnet resources go. */
-  private decommission(name: string, args: WorkerArgs, access: HostAccess, reached: pulumi.Resource[]) {
+  private decommission(name: string, args: WorkerArgs, access: HostAccess, hostReady: pulumi.Resource[]) {
     remoteCommand(`${name}-decommission`, args.config, access, decommissionSpec(args.config, args.worker.name), {
       parent: this,
-      dependsOn: reached,
+      dependsOn: hostReady,
       // A host that is already gone cannot be drained: drop the command from state instead of running it, and
       // keep its stored inputs as they are (a changed input would be an update, which runs `create` on the host).
       retainOnDelete: args.worker.gone,

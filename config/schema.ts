@@ -242,14 +242,13 @@ export interface WorkerConfig {
 }
 
 export type FleetConfig = Omit<Parsed, "workers"> & { workers: WorkerConfig[] };
-export type RolloutPolicy = FleetConfig["rollout"];
 
 // Cross-field rules run even when some fields failed their own checks (`when` below), so that every problem is
 // reported at once. They therefore read the config defensively: a field with the wrong type is skipped here,
 // having been reported on its own path already.
-type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const asObject = (v: unknown): Loose => (v && typeof v === "object" && !Array.isArray(v) ? (v as Loose) : {});
-const asList = (v: unknown): Loose[] => (Array.isArray(v) ? v.map(asObject) : []);
+type Unparsed = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const asObject = (v: unknown): Unparsed => (v && typeof v === "object" && !Array.isArray(v) ? (v as Unparsed) : {});
+const asList = (v: unknown): Unparsed[] => (Array.isArray(v) ? v.map(asObject) : []);
 type Problem = (path: (string | number)[], message: string) => void;
 
 function crossFieldRules(input: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
@@ -266,7 +265,7 @@ function crossFieldRules(input: unknown, ctx: z.core.$RefinementCtx<unknown>): v
     }
     workerSourceRules(w, typeof ssh.publicKey === "string", (path, msg) => problem(["workers", i, ...path], msg));
   });
-  const isHeld = (w: Loose) => (w.hold !== undefined && w.hold !== false) || w.gone === true;
+  const isHeld = (w: Unparsed) => (w.hold !== undefined && w.hold !== false) || w.gone === true;
   const canaries = workers.flatMap((w, i) => (w.canary === true ? [i] : []));
   if (canaries.length > 1) problem(["workers", canaries[1], "canary"], `only one worker can be the canary (workers[${canaries[0]}] is already)`);
   if (canaries.length && isHeld(workers[canaries[0]])) {
@@ -293,7 +292,7 @@ function crossFieldRules(input: unknown, ctx: z.core.$RefinementCtx<unknown>): v
   wavesWithinCap(rollout, problem);
 }
 
-function workerSourceRules(w: Loose, hasPublicKey: boolean, problem: Problem): void {
+function workerSourceRules(w: Unparsed, hasPublicKey: boolean, problem: Problem): void {
   if ((w.ovh === undefined) === (w.host === undefined)) {
     problem([], "must have exactly one of ovh (an OVH server) or host (an existing host)");
     return;
@@ -328,7 +327,7 @@ function drainCoversRunTimeout(runTimeout: unknown, drainDeadline: unknown, prob
 
 // Only an absolute cap contradicts a fixed wave size. Under a percentage cap (the default "25%") the cap grows with
 // the fleet, so a small fleet would reject the default waves [1, 2, "50%"]; the planner caps and warns instead.
-function wavesWithinCap(rollout: Loose, problem: Problem): void {
+function wavesWithinCap(rollout: Unparsed, problem: Problem): void {
   const cap = rollout.maxUnavailable;
   if (typeof cap !== "number" || !(cap >= 1)) return; // a bad cap is reported on its own path
   (Array.isArray(rollout.waves) ? rollout.waves : []).forEach((size: unknown, i: number) => {

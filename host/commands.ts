@@ -37,20 +37,20 @@ export interface StepSpecArgs<V> {
   /** Script run when the resource is deleted (stored in state and run with the stored connection). */
   onDelete?: { script: ScriptName; inputs: ScriptInputs };
   /** Create runs nothing on the host (a resource that only exists for its delete). */
-  createIsMarker?: boolean;
+  deleteOnly?: boolean;
 }
 
 /** A command running one installed step script. */
 export function stepSpec<V>(config: FleetConfig, args: StepSpecArgs<V>): CommandSpec<V> {
   const sudo = config.ssh.user !== "root";
   return {
-    create: args.createIsMarker
+    create: args.deleteOnly
       ? `echo step=registered host=${String(args.inputs.ZF_HOST ?? "")} status=ok`
       : scriptCommand(args.script, args.inputs, { sudo }),
     ...(args.onDelete ? { delete: scriptCommand(args.onDelete.script, args.onDelete.inputs, { sudo }) } : {}),
     ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
     // A marker's create runs nothing, and its delete runs the installed script: nothing to re-run.
-    ...(args.createIsMarker ? {} : {
+    ...(args.deleteOnly ? {} : {
       triggers: [...(args.triggers ?? []), { what: `files ${args.script}.sh runs`, value: scriptHash(args.script) }],
     }),
     logging: args.logging ?? "stdoutAndStderr",
@@ -115,20 +115,20 @@ export function hostSpecs<V>(
   config: FleetConfig, host: string, units: RenderedUnits, values: HostValues<V>, steps: readonly StepName[],
 ): HostSpecs<V> {
   const identity: Part<V> = { what: "host identity", value: values.identity };
-  const base = { triggers: [identity] };
+  const rerunOnNewHost = { triggers: [identity] };
   const rolloutScripts: Part<V> = { what: "rollout step scripts", value: rolloutScriptsHash() };
   return {
     setup: {
       scripts: bundleSpec(config, host, [identity]),
       ...(config.tailscale.enabled && values.authKey !== undefined
         ? { tailnet: tailnetJoinSpec(config, host, identity, values.authKey) } : {}),
-      layout: stepSpec(config, { ...base, script: "layout", inputs: scriptInputs(config, host, "layout") }),
+      layout: stepSpec(config, { ...rerunOnNewHost, script: "layout", inputs: scriptInputs(config, host, "layout") }),
       env: stepSpec(config, {
-        ...base, script: "write-env", inputs: scriptInputs(config, host, "write-env"), logging: "none",
+        ...rerunOnNewHost, script: "write-env", inputs: scriptInputs(config, host, "write-env"), logging: "none",
         stdin: { what: ".env text (env.ts rendering)", value: values.envText },
       }),
       units: stepSpec(config, {
-        ...base,
+        ...rerunOnNewHost,
         script: "install-units",
         inputs: scriptInputs(config, host, "install-units"),
         // On stdin, not in the command: base64 unit texts would make the command (and its error) pages long.
@@ -160,7 +160,7 @@ export function decommissionSpec<V>(config: FleetConfig, host: string): CommandS
   return stepSpec(config, {
     script: "decommission",
     inputs: { ZF_HOST: host },
-    createIsMarker: true,
+    deleteOnly: true,
     onDelete: { script: "decommission", inputs: scriptInputs(config, host, "decommission") },
   });
 }

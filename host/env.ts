@@ -24,10 +24,10 @@
 // line break (LF or CRLF) replaced by the two characters `\n`, trailing one included, so unescaping `\n` gives the
 // key back. A PEM value already written with `\n` escapes is left as it is. Other values keep real newlines, which
 // systemd reads back inside double quotes.
-import { createHash } from "node:crypto";
 import { ConfigError } from "../config/load";
 import { FleetConfig, OPAQUE_SECRET } from "../config/schema";
 import { envEntryProblem, oneLinePem } from "../config/env-value";
+import { sha256 } from "./sha256";
 
 export { MAX_ASSIGNMENT_BYTES, oneLinePem } from "../config/env-value";
 
@@ -56,7 +56,7 @@ export function renderEnvFile(config: EnvInputs): string {
  * short or guessable, so the program must wrap it with pulumi.secret() before it reaches any input or output.
  */
 export function envHash(config: EnvInputs): string {
-  return createHash("sha256").update(renderEnvFile(config), "utf8").digest("hex");
+  return sha256(renderEnvFile(config));
 }
 
 /**

@@ -12,9 +12,9 @@
 //   host      sha256 over all four: the trigger of every step but deploy. SECRET-DERIVED.
 // Not in it: artifact URLs (same checksum, same bytes: a mirror move must not roll the fleet) and the canary gate's
 // inputs (it only watches; a change re-runs the gate alone, which is harmless).
-import { createHash } from "node:crypto";
 import { FleetConfig } from "../config/schema";
 import { RenderedUnits } from "./units";
+import { sha256 } from "./sha256";
 import { rolloutStepInputs } from "./step-inputs";
 import { CONTRACT_STEPS, inputConfigPaths } from "./steps";
 
@@ -103,8 +103,4 @@ function canonical(value: unknown): string {
       ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : v,
   );
-}
-
-function sha256(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
 }

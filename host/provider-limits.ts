@@ -1,7 +1,7 @@
 // What the providers refuse, and the provider inputs the program derives from config that must stay within it.
 // PURE. Each limit cites where the provider enforces it; test/program/provider-limits.test.ts checks every input
 // the program builds against these, for the prod stack and for the longest names config allows.
-import { sha256 } from "./script-command";
+import { sha256 } from "./sha256";
 
 /**
  * tailscale:index/tailnetKey:TailnetKey `description`: `stringvalidator.LengthAtMost(50)` and documented as

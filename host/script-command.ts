@@ -5,9 +5,9 @@
 // command is a short call of an installed script. The command text no longer carries the script, so what makes a
 // step run again after a script change is the hash of the files it runs (`scriptHash`, in its triggers): a helper
 // that a step does not source re-runs nothing of it.
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { sha256 } from "./sha256";
 import { CANARY_GATE, ROLLOUT_STEPS, ScriptName } from "./steps";
 
 export const SCRIPTS_DIR = path.join(__dirname, "..", "host-scripts");
@@ -102,8 +102,4 @@ export function installBundleCommand(host: string, bundleHash: string, options: 
   const inputs: ScriptInputs = { ZF_HOST: host, ZF_BUNDLE: bundleHash, ...(options.root ? { ZF_ROOT: options.root } : {}) };
   const words = [...(options.sudo ? ["sudo", "-n"] : []), "env", ...assignments("install-bundle", inputs), "bash", "-c", shellQuote(text), "zf-install-bundle"];
   return words.join(" ");
-}
-
-export function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
 }

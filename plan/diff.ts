@@ -3,11 +3,11 @@
 // chain runs again and why. PURE and offline like the plan: secrets are compared by their `secure:` ciphertext and
 // by the ESC environments the stack imports, never by value (the CLI never sees a plaintext), and no ciphertext or
 // secret value is ever part of the result, only config paths.
-import { createHash } from "node:crypto";
 import { StackFile, formatPath } from "../config/load";
-import { FleetConfig, HostSource, OPAQUE_SECRET, WorkerConfig } from "../config/schema";
+import { FleetConfig, OPAQUE_SECRET, WorkerConfig } from "../config/schema";
 import { formatDuration } from "../config/duration";
 import { dangerNotes } from "./danger";
+import { hostSourceText } from "./host-source";
 import { renderEnvFile } from "../host/env";
 import { CONTRACT_CONFIG_PATHS, contractHash, envTextHash, releaseHash, unitsHash } from "../host/fingerprint";
 import { HostPlan, planRollout } from "./planner";
@@ -15,6 +15,7 @@ import { SETUP_COMMANDS } from "../host/commands";
 import { ProgramChange, programReruns } from "./program-digest";
 import { rolloutStepInputs } from "../host/step-inputs";
 import { renderUnits } from "../host/units";
+import { sha256 } from "../host/sha256";
 
 /** Why a worker of the head stack is (or is not) in the rollout, in the order an operator reads them. */
 export const REASONS = [
@@ -131,8 +132,7 @@ function workerReasons(
 
 /** What a new host gets before its rollout chain: its server and tailnet device, when it has them. */
 function hostSetUp(worker: WorkerConfig, config: FleetConfig): string[] {
-  const server = { order: "order the OVH server", adopt: "adopt the OVH server", existing: "" }[worker.source.kind];
-  return [server, config.tailscale.enabled ? "join the tailnet" : ""].filter(Boolean);
+  return [hostSourceText(worker.source).setUp, config.tailscale.enabled ? "join the tailnet" : ""].filter(Boolean);
 }
 
 function whatRuns(reasons: Reason[], host: HostPlan, program: ProgramChange | undefined, config: FleetConfig): string {
@@ -237,7 +237,7 @@ function pathChanges(b: FleetConfig, h: FleetConfig, paths: string[]): string[] 
 /** Everything a command's connection (or its host) is made of: a change updates every command of the host. */
 function connectionChanges(b: WorkerConfig, h: WorkerConfig, base: StackSnapshot, head: StackSnapshot): string[] {
   const of = (w: WorkerConfig, s: StackSnapshot): Record<string, unknown> => ({
-    host: hostIdentity(w.source),
+    host: hostSourceText(w.source).identity,
     "ssh.user": s.config.ssh.user,
     "ssh.port": s.config.ssh.port,
     "ssh.dialErrorLimit": s.config.ssh.dialErrorLimit,
@@ -253,21 +253,6 @@ function connectionChanges(b: WorkerConfig, h: WorkerConfig, base: StackSnapshot
   return out;
 }
 
-function hostIdentity(source: HostSource): string {
-  switch (source.kind) {
-    case "existing":
-      return source.address;
-    case "adopt":
-      return `OVH ${source.serviceName}${source.reinstallOs ? ` reinstalled with ${source.reinstallOs}` : ""}`;
-    case "order": // edits of a delivered order are ignored (ovh.ts ignoreChanges): they change nothing
-      return "ordered OVH server";
-    default: {
-      const unknown: never = source;
-      throw new Error(`unknown host source ${JSON.stringify(unknown)}`);
-    }
-  }
-}
-
 function canaryGateChanges(name: string, ctx: Context): string[] {
   if (ctx.baseCanary !== name) return [`becomes the canary (was ${ctx.baseCanary ?? "none"})`];
   const b = rolloutStepInputs(ctx.base.config, name, "canary-gate");
@@ -281,11 +266,7 @@ function removedWorker(worker: WorkerConfig, config: FleetConfig): RemovedWorker
     return { name: worker.name, reason: REMOVED_GONE, runs: "nothing on the host; its resources leave the state" };
   }
   const tailnet = config.tailscale.enabled ? ", logs out of the tailnet" : "";
-  const source = worker.source;
-  const server = source.kind === "existing" ? `existing host ${source.address} is left as it is`
-    : source.cancelServiceOnDestroy ? "then its OVH service is CANCELLED (cancelServiceOnDestroy)"
-      : "its OVH server and contract are kept (cancelServiceOnDestroy is off)";
-  const runs = `decommission: drains, stops and disables both units${tailnet}; ${server}`;
+  const runs = `decommission: drains, stops and disables both units${tailnet}; ${hostSourceText(worker.source).onRemove}`;
   return { name: worker.name, reason: REMOVED, runs };
 }
 
@@ -311,4 +292,3 @@ function showValue(path: string, value: unknown): string {
 }
 
 const short = (text: string) => (text.length > 40 ? `${text.slice(0, 37)}...` : text);
-const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");

@@ -4,10 +4,10 @@
 // config, says which commands of every active worker re-run because of a code change alone.
 // PURE: it takes the modules of one version of the program (cli/base-ref.ts loads a git ref's), so the same code
 // digests the base and the head. test/program/digest.test.ts holds the specs to what the program registers.
-import { createHash } from "node:crypto";
 import type { StackFile } from "../config/load";
 import type { FleetConfig } from "../config/schema";
 import type { HostSpecs, HostValues } from "../host/commands";
+import { sha256 } from "../host/sha256";
 import { CANARY_GATE, ROLLOUT_STEPS, StepName } from "../host/steps";
 import type { RenderedUnits } from "../host/units";
 
@@ -91,9 +91,6 @@ export function compareDigests(base: ProgramDigest, head: ProgramDigest): Pick<P
   return { changes, reruns };
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
-}
 
 /** The commands of one active host (its `setup` commands, its plan's steps) that a program change re-runs, in the
  * order they run. */

@@ -6,6 +6,7 @@ import { FleetConfig, HostSource, OPAQUE_SECRET } from "../config/schema";
 import { RolloutPlan, WavePlan, planRollout } from "./planner";
 import { StepName, stepBudgets } from "../host/steps";
 import { ReasonsReport, reasonsWithoutBase } from "./diff";
+import { hostSourceText } from "./host-source";
 
 export interface WorkerReport {
   wave: number;
@@ -98,26 +99,9 @@ function workerReports(config: FleetConfig, plan: RolloutPlan): Record<string, W
   const out: Record<string, WorkerReport> = {};
   for (const [name, host] of Object.entries(plan.hosts)) {
     const source = sources.get(name)!;
-    out[name] = { wave: host.wave, canary: host.canary, source: source.kind, from: describeSource(source), steps: host.steps };
+    out[name] = { wave: host.wave, canary: host.canary, source: source.kind, from: hostSourceText(source).from, steps: host.steps };
   }
   return out;
-}
-
-export function describeSource(source: HostSource): string {
-  switch (source.kind) {
-    case "adopt":
-      return `OVH server ${source.serviceName}${source.reinstallOs
-        ? `, REINSTALLED with ${source.reinstallOs} in its wave (drain, stop, reinstall, then its whole setup)`
-        : ""}`;
-    case "order":
-      return `new OVH ${source.order.plan} in ${source.order.datacenter} (${source.order.os})`;
-    case "existing":
-      return `existing host ${source.address}`;
-    default: {
-      const unknown: never = source;
-      throw new Error(`unknown host source ${JSON.stringify(unknown)}`);
-    }
-  }
 }
 
 function secretSources(config: FleetConfig, environments: string[]): SecretSources {

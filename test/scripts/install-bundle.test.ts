@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { installBundleCommand, scriptBundle, sha256 } from "../../host/script-command";
+import { installBundleCommand, scriptBundle } from "../../host/script-command";
+import { sha256 } from "../../host/sha256";
 import { parseStatusLines } from "./harness";
 
 let root = "";
