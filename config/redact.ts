@@ -4,7 +4,8 @@
 // under a config key the engine marks secret (a decrypted `secure:` value, under `pulumi up`), or when it holds a
 // PEM private key. Such a value is shown as [secret]; and every message is scrubbed of every secret value found in
 // the config, so a secret pasted at a harmless path is not echoed either.
-import { OPAQUE_SECRET, looksSecret } from "./schema";
+import { looksSecret } from "./rules";
+import { OPAQUE_SECRET } from "./schema";
 
 /** A PEM private key (OpenSSH, PKCS#1/#8, EC): never printed, wherever it was pasted. */
 export const PRIVATE_KEY_ARMOUR = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;

@@ -1,7 +1,8 @@
 // The two systemd units of a worker host, rendered from stack config. PURE: text in, text out.
 // Baseline is the units the zombied repository shipped (facts/zombied.md); every difference from them is a change
 // the drain contract needs, and says so in a comment inside the unit, where an operator reading the host sees it.
-import { DEFAULT_RUN_TIMEOUT_MS, FleetConfig } from "../config/schema";
+import { DEFAULT_RUN_TIMEOUT_MS } from "../config/rules";
+import { FleetConfig } from "../config/schema";
 
 export const EXECUTOR_UNIT = "zombied-executor.service";
 export const WORKER_UNIT = "zombied-worker.service";
