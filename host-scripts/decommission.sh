@@ -73,7 +73,7 @@ tailnet_logout() {
   local err
   if [[ "$ZF_TAILSCALE" != true ]] || ! command -v tailscale >/dev/null; then return 0; fi
   if ! timeout --kill-after=2 "$ZF_STEP_TIMEOUT" tailscale status >/dev/null 2>&1; then return 0; fi
-  if [[ "$ZF_LOGOUT_DELAY" != 0 ]]; then
+  if (( $(zf_ms "$ZF_LOGOUT_DELAY") > 0 )); then
     # Detached, so this step reports and its SSH session closes before the tailnet goes away.
     setsid nohup bash -c "sleep ${ZF_LOGOUT_DELAY}; tailscale logout" </dev/null >/dev/null 2>&1 &
     ACTIONS+=("tailscale-logout-in-${ZF_LOGOUT_DELAY}s")
