@@ -1,9 +1,9 @@
 // zombie-fleet: the bare-metal hosts that run zombied workers. Reads the stack config, plans the rollout
 // (canary, then waves), and builds one Worker per config entry wired in that order. See README.md.
 import * as pulumi from "@pulumi/pulumi";
-import { loadFromPulumiConfig } from "./components/config-load";
+import { loadFromPulumiConfig } from "./config/load";
 import { Fleet } from "./components/fleet";
-import { planRollout } from "./components/plan";
+import { planRollout } from "./plan/planner";
 
 // Bad config throws here, listing every problem, before any resource is registered. The whole config map is read,
 // so a misspelled namespace is refused as the plan refuses it. isConfigSecret is the SDK's own test for a decrypted

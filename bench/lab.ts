@@ -1,7 +1,7 @@
 // `npm run bench:lab [-- --hosts N] [--waves '[1,2,"50%"]'] [--max-unavailable 3]`: a rollout v1 → v2 of N lab
 // hosts on the real Pulumi engine, under load, measured. Prints figures; asserts nothing. Needs root and
 // `npm run pulumi:install` (it boots its own lab, and tears it down).
-//   waves       from the planner (components/plan.ts), as the program wires them
+//   waves       from the planner (plan/planner.ts), as the program wires them
 //   wall        the `pulumi up` that rolls v1 → v2, start to end
 //   lower bound what the workload alone forces, from the hosts' own journals: per wave, the longest
 //               (drain signal → "drain complete") + (executor stopping → worker started) + minHealthyTime,

@@ -4,9 +4,9 @@
 // Each fleet size runs in its own child process, so the peak RSS it reports belongs to that size alone.
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { validateFleetConfig } from "../components/config-load";
-import { FORMATS, renderPlan } from "../components/plan-format";
-import { buildReport } from "../components/plan-report";
+import { validateFleetConfig } from "../config/load";
+import { FORMATS, renderPlan } from "../plan/render/format";
+import { buildReport } from "../plan/report";
 
 const SIZES = [10, 100, 1_000, 10_000];
 const RUNS = 7;

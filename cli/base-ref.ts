@@ -1,7 +1,7 @@
 // `npm run plan -- --base <git ref>`: the stack file AND the program as they were at a commit. Extracts that
-// commit's components/ and stack file into a temporary directory (git archive), imports its modules there (tsx
+// commit's program folders and stack file into a temporary directory (git archive), imports its modules there (tsx
 // compiles them; its imports resolve to this checkout's node_modules) and digests both programs on the same stack
-// config (components/program-digest.ts). It runs the code of the ref: give refs you trust (the base branch).
+// config (plan/program-digest.ts). It runs the code of the ref: give refs you trust (the base branch).
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -9,14 +9,20 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   PROGRAM_EXPORTS, ProgramChange, ProgramDigest, ProgramModules, compareDigests, programDigest,
-} from "../components/program-digest";
+} from "../plan/program-digest";
 
-/** Where each export of ProgramModules lives in components/. */
-const MODULE_FILES = ["config-load", "units", "env", "fingerprint", "host-commands"];
+/** Where the exports of ProgramModules live: in the folders by layer, or (a base from before them) in components/. */
+const MODULE_FILES: readonly (readonly [string, string])[] = [
+  ["config/load", "components/config-load"], ["host/units", "components/units"], ["host/env", "components/env"],
+  ["host/fingerprint", "components/fingerprint"], ["host/commands", "components/host-commands"],
+];
 
 /** Files whose change the digest evaluates; any other program file is named in a note for `pulumi preview`. */
-const DIGESTED = /^components\/(scripts\/|host-commands\.ts$|units\.ts$|env\.ts$|fingerprint\.ts$|script-command\.ts$|step-inputs\.ts$|plan\.ts$|config(-load)?\.ts$|duration\.ts$)/;
-const PROGRAM = /^(index\.ts$|components\/|Pulumi\.yaml$|package(-lock)?\.json$)/;
+const DIGESTED = /^(host-scripts\/|host\/(commands|units|env|fingerprint|script-command|step-inputs|steps)\.ts$|plan\/planner\.ts$|config\/(schema|load|duration)\.ts$)/;
+const PROGRAM = /^(index\.ts$|components\/|config\/|host\/|host-scripts\/|plan\/|Pulumi\.yaml$|package(-lock)?\.json$)/;
+
+/** The folders of the program a base ref is extracted with (those that exist at that ref). */
+const PROGRAM_DIRS = ["config", "host", "host-scripts", "plan", "components"];
 
 export class BaseRefError extends Error {}
 
@@ -45,7 +51,7 @@ export interface BaseTree {
   cleanup(): void;
 }
 
-/** Extracts `commit`'s components/ and the stack file (repo-relative `stackPath`) into a temporary directory. */
+/** Extracts `commit`'s program folders and the stack file (repo-relative `stackPath`) into a temporary directory. */
 export function extractBase(repo: string, commit: string, ref: string, stackPath: string): BaseTree {
   if (stackPath.startsWith("..") || path.isAbsolute(stackPath)) {
     throw new BaseRefError(`--base ${ref}: the stack file must be inside the repository ${repo} to be read at a git ref`);
@@ -58,7 +64,8 @@ export function extractBase(repo: string, commit: string, ref: string, stackPath
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zf-base-"));
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   try {
-    const tar = git(repo, ["archive", "--format=tar", commit, "components", stackPath]);
+    const dirs = PROGRAM_DIRS.filter((d) => { try { git(repo, ["cat-file", "-e", `${commit}:${d}`]); return true; } catch { return false; } });
+    const tar = git(repo, ["archive", "--format=tar", commit, ...dirs, stackPath]);
     execFileSync("tar", ["-x", "-C", dir], { input: tar, stdio: ["pipe", "ignore", "pipe"] });
     fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"), "dir");
     const files = git(repo, ["diff", "--name-only", commit, "--", "."]).toString().split("\n")
@@ -74,17 +81,19 @@ export function extractBase(repo: string, commit: string, ref: string, stackPath
 export async function loadProgram(root: string): Promise<ProgramModules> {
   const merged: Record<string, unknown> = {};
   // Before host-commands.ts, what a host gets was spread over worker.ts and remote.ts, which need Pulumi resources.
-  const lacking = MODULE_FILES.filter((file) => !fs.existsSync(path.join(root, "components", `${file}.ts`)));
+  const exists = (file: string) => fs.existsSync(path.join(root, `${file}.ts`));
+  const layout = MODULE_FILES.every(([, before]) => exists(before)) ? 1 : 0;
+  const lacking = MODULE_FILES.map((files) => files[layout]).filter((file) => !exists(file));
   if (lacking.length) {
-    throw new Error(`it predates ${lacking.map((f) => `components/${f}.ts`).join(", ")} (the pure definition of what a host gets)`);
+    throw new Error(`it predates ${lacking.map((f) => `${f}.ts`).join(", ")} (the pure definition of what a host gets)`);
   }
-  for (const file of MODULE_FILES) {
-    const url = pathToFileURL(path.join(root, "components", `${file}.ts`)).href;
+  for (const file of MODULE_FILES.map((files) => files[layout])) {
+    const url = pathToFileURL(path.join(root, `${file}.ts`)).href;
     const mod = (await import(url)) as Record<string, unknown> & { default?: Record<string, unknown> };
     Object.assign(merged, mod.default ?? {}, mod);
   }
   const missing = PROGRAM_EXPORTS.filter((name) => typeof merged[name] !== "function");
-  if (missing.length) throw new Error(`its components/ export no ${missing.join(", ")}`);
+  if (missing.length) throw new Error(`its program modules export no ${missing.join(", ")}`);
   return merged as unknown as ProgramModules;
 }
 

@@ -1,5 +1,5 @@
 // What `npm run fleet -- status` knows of each host, and its verdict on the fleet. PURE: the JSON status.sh prints
-// (components/scripts/status.sh) parsed and checked, and the exit code: 0 every host answered, healthy (both units
+// (host-scripts/status.sh) parsed and checked, and the exit code: 0 every host answered, healthy (both units
 // active, not draining) and on one release; 1 otherwise. Rendering is fleet-format.ts.
 import { z } from "zod";
 

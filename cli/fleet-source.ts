@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigMap, LocalWorkspace, OutputMap, PulumiCommand } from "@pulumi/pulumi/automation";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
-import { FleetConfig } from "../components/config";
-import { ConfigError, loadFromPulumiConfig } from "../components/config-load";
+import { FleetConfig } from "../config/schema";
+import { ConfigError, loadFromPulumiConfig } from "../config/load";
 import { LAB_DIR, REPO_ROOT, readLabHosts } from "../lab/hosts";
 import { labPulumiEnv, pulumiBinary } from "../lab/pulumi-cli";
 

@@ -5,8 +5,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FleetConfig } from "../components/config";
-import { HOST_SCRIPTS_DIR, shellQuote } from "../components/script-command";
+import { FleetConfig } from "../config/schema";
+import { HOST_SCRIPTS_DIR, shellQuote } from "../host/script-command";
 
 /** How the CLI reaches the hosts of one stack. */
 export interface SshAccess {
@@ -39,9 +39,12 @@ export function sshArgv(access: SshAccess, worker: string, address: string, remo
   ];
 }
 
-/** `[sudo -n] env … bash <scripts>/status.sh`: the read-only report script of the installed bundle. */
-export function statusCommand(config: FleetConfig, worker: string): string {
-  const inputs = { ZF_HOST: worker, ZF_DRAIN_COMPLETE_LOG: config.drain.completeLog };
+/**
+ * `[sudo -n] env … bash <scripts>/status.sh`: the read-only report script of the installed bundle, every input
+ * given; `readTimeoutS` bounds each journal read on the host, inside the session's own bound.
+ */
+export function statusCommand(config: FleetConfig, worker: string, readTimeoutS: number): string {
+  const inputs = { ZF_HOST: worker, ZF_DRAIN_COMPLETE_LOG: config.drain.completeLog, ZF_STEP_TIMEOUT: String(readTimeoutS) };
   const env = Object.entries(inputs).map(([k, v]) => `${k}=${shellQuote(v)}`);
   return [...sudo(config), "env", ...env, "bash", shellQuote(`${HOST_SCRIPTS_DIR}/status.sh`)].join(" ");
 }

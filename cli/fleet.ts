@@ -1,5 +1,5 @@
 // `npm run fleet`: the operator's view of a live fleet. `status` asks every worker of a stack, over SSH in parallel
-// with a bounded time per host, what it runs now (components/scripts/status.sh); `logs` follows one host's journal.
+// with a bounded time per host, what it runs now (host-scripts/status.sh); `logs` follows one host's journal.
 // Hosts and SSH settings come from the stack (cli/fleet-source.ts); verdict and views are cli/fleet-report.ts and
 // cli/fleet-format.ts. Exit codes: status 0 every host answered, healthy and on one release, 1 not; 2 bad usage
 // or the stack could not be read; logs: ssh's own.
@@ -84,12 +84,13 @@ async function status(opts: Options, source: FleetSource): Promise<number> {
   const access = sshAccess(source);
   const timeoutMs = opts.timeoutS * 1000;
   const connectS = Math.max(1, Math.floor(opts.timeoutS * 0.6)); // ssh names a refused or unreachable host itself
+  const readS = Math.max(1, opts.timeoutS - 1); // a journal read on the host ends before the session's bound
   const asked = source.config.workers.filter((w) => !w.gone);
   const results = await Promise.all(asked.map(async (w): Promise<HostResult> => {
     const out = source.outputs[w.name];
     const base = { name: w.name, ...(out?.recorded ? { recorded: out.recorded } : {}) };
     if (!out?.address) return { ...base, error: "no address in the stack's outputs (not set up by `pulumi up` yet?)" };
-    const r = await runSsh(sshArgv(access, w.name, out.address, statusCommand(source.config, w.name), connectS), timeoutMs);
+    const r = await runSsh(sshArgv(access, w.name, out.address, statusCommand(source.config, w.name, readS), connectS), timeoutMs);
     const failed = sshFailure(r, timeoutMs);
     const common = { ...base, address: out.address, ms: r.ms };
     if (failed) return { ...common, error: failed };

@@ -5,11 +5,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, loadStackFile } from "../components/config-load";
-import { FORMATS, Format, renderPlan } from "../components/plan-format";
-import { compareStacks, stackSnapshot } from "../components/plan-diff";
-import { buildReport } from "../components/plan-report";
-import { ProgramChange } from "../components/program-digest";
+import { ConfigError, loadStackFile } from "../config/load";
+import { FORMATS, Format, renderPlan } from "../plan/render/format";
+import { compareStacks, stackSnapshot } from "../plan/diff";
+import { buildReport } from "../plan/report";
+import { ProgramChange } from "../plan/program-digest";
 import { BaseRefError, BaseTree, compareProgram, extractBase, resolveRef, undigestedFiles } from "./base-ref";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -141,8 +141,8 @@ export async function main(argv: string[]): Promise<number> {
     const head = loadStackFile(options.file);
     const label = options.baseRef ? `${options.baseRef.ref}:${shown}` : baseFile && displayPath(baseFile);
     const reasons = baseFile === undefined ? undefined : compareStacks(
-      stackSnapshot(loadStackFile(baseFile), fs.readFileSync(baseFile, "utf8")),
-      stackSnapshot(head, fs.readFileSync(options.file, "utf8")),
+      stackSnapshot(loadStackFile(baseFile)),
+      stackSnapshot(head),
       label!,
       program,
     );

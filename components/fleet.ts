@@ -1,13 +1,13 @@
 // The fleet: one Worker per config entry, wired wave by wave exactly as the rollout plan says.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { FleetConfig } from "./config";
-import { renderEnvFile } from "./env";
-import { hostFingerprint } from "./fingerprint";
-import { RolloutPlan, WavePlan } from "./plan";
-import { promotionNote, waveStartLine } from "./rollout-mode";
-import { rolloutScriptsHash, shellQuote } from "./script-command";
-import { renderUnits } from "./units";
+import { FleetConfig } from "../config/schema";
+import { renderEnvFile } from "../host/env";
+import { hostFingerprint } from "../host/fingerprint";
+import { RolloutPlan, WavePlan } from "../plan/planner";
+import { promotionNote, waveStartLine } from "../plan/rollout-mode";
+import { rolloutScriptsHash, shellQuote } from "../host/script-command";
+import { renderUnits } from "../host/units";
 import { KEEP_OLD_INPUTS } from "./remote";
 import { HostFingerprint, Worker } from "./worker";
 

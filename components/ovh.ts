@@ -5,7 +5,7 @@
 // each of those is turned off unless the worker's config explicitly asks for it.
 import * as ovh from "@ovhcloud/pulumi-ovh";
 import * as pulumi from "@pulumi/pulumi";
-import { HostSource } from "./config";
+import { HostSource } from "../config/schema";
 
 /** Inputs that make the provider reinstall (wipe) a server in place. */
 export const WIPING_INPUTS = ["os", "customizations", "storages"];

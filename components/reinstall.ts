@@ -4,10 +4,10 @@
 // identity returned here). Every resource here waits for the previous wave's gates.
 import * as ovh from "@ovhcloud/pulumi-ovh";
 import * as pulumi from "@pulumi/pulumi";
-import { FleetConfig } from "./config";
+import { FleetConfig } from "../config/schema";
 import { ovhReinstall } from "./ovh";
 import { HostAccess, KEEP_OLD_INPUTS, installBundle, scriptStep } from "./remote";
-import { rolloutStepInputs } from "./step-inputs";
+import { rolloutStepInputs } from "../host/step-inputs";
 
 export interface ReinstallArgs {
   config: FleetConfig;

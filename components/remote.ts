@@ -1,8 +1,8 @@
-// The one place that turns a command of a host (components/host-commands.ts) into a `remote.Command`: connection.
+// The one place that turns a command of a host (host/commands.ts) into a `remote.Command`: connection.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { FleetConfig } from "./config";
-import { CommandSpec, Part, StepSpecArgs, bundleSpec, stepSpec } from "./host-commands";
+import { FleetConfig } from "../config/schema";
+import { CommandSpec, Part, StepSpecArgs, bundleSpec, stepSpec } from "../host/commands";
 
 /** How to reach one host over SSH. */
 export interface HostAccess {
@@ -47,7 +47,7 @@ export const KEEP_OLD_INPUTS = ["*"] as const;
 
 type In = pulumi.Input<unknown>;
 
-/** The `remote.Command` of one CommandSpec (components/host-commands.ts: the one definition of what a host gets). */
+/** The `remote.Command` of one CommandSpec (host/commands.ts: the one definition of what a host gets). */
 export function remoteCommand(
   name: string, config: FleetConfig, access: HostAccess, spec: CommandSpec<In>, opts: pulumi.CustomResourceOptions,
 ): command.remote.Command {
@@ -73,7 +73,7 @@ export function scriptStep(
   return remoteCommand(name, args.config, args.access, stepSpec(args.config, args), opts);
 }
 
-/** Installs the step-script bundle on a host (host-commands.ts bundleSpec). */
+/** Installs the step-script bundle on a host (host/commands.ts bundleSpec). */
 export function installBundle(
   name: string, args: { config: FleetConfig; access: HostAccess; host: string; triggers: Part<In>[] },
   opts: pulumi.CustomResourceOptions,

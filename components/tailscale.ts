@@ -3,10 +3,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
-import { SETUP_BOUNDS } from "./budget";
-import { FleetConfig } from "./config";
-import { tailnetJoinSpec } from "./host-commands";
-import { tailnetKeyDescription } from "./provider-limits";
+import { SETUP_BOUNDS } from "../host/steps";
+import { FleetConfig } from "../config/schema";
+import { tailnetJoinSpec } from "../host/commands";
+import { tailnetKeyDescription } from "../host/provider-limits";
 import { HostAccess, remoteCommand } from "./remote";
 
 export interface TailnetMember {

@@ -2,15 +2,16 @@
 import * as ovh from "@ovhcloud/pulumi-ovh";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { FleetConfig, WorkerConfig } from "./config";
+import { FleetConfig, WorkerConfig } from "../config/schema";
 import { ovhServer } from "./ovh";
 import { reinstallInWave } from "./reinstall";
-import { HostPlan, StepName } from "./plan";
-import { CommandSpec, bundleSpec, decommissionSpec, hostSpecs } from "./host-commands";
+import { HostPlan } from "../plan/planner";
+import { StepName } from "../host/steps";
+import { CommandSpec, bundleSpec, decommissionSpec, hostSpecs } from "../host/commands";
 import { HostAccess, KEEP_OLD_INPUTS, hostAccess, remoteCommand } from "./remote";
 import { joinTailnet } from "./tailscale";
-import { UNREPORTED, reportedRelease } from "./verify-report";
-import { RenderedUnits } from "./units";
+import { UNREPORTED, reportedRelease } from "../host/verify-report";
+import { RenderedUnits } from "../host/units";
 
 /** What makes a host's rollout re-run; `env` and `host` are derived from secrets and must be pulumi.secret. */
 export interface HostFingerprint {
@@ -61,37 +62,38 @@ export class Worker extends pulumi.ComponentResource {
     const host = this.provisionHost(name, args);
     this.publicAddress = host.address;
     let access = hostAccess(config, worker.name, host.address, args.privateKey);
-    const reached: pulumi.Resource[] = [...host.resources];
+    // What the host needs before any step runs on it: its server (or reinstall), the script bundle, the tailnet.
+    const hostReady: pulumi.Resource[] = [...host.resources];
     const source = worker.source;
     if (args.plan?.reinstall && source.kind === "adopt" && host.server) {
       const reinstall = reinstallInWave(name, {
         config, worker: worker.name, serviceName: source.serviceName, os: args.plan.reinstall, access,
         server: host.server, afterGates: args.afterGates, keepOldInputs: args.plan.awaitingPromotion,
       }, this);
-      reached.push(reinstall.task);
+      hostReady.push(reinstall.task);
       host.identity = reinstall.identity;
     }
     // Every later command runs an installed script, the tailnet join included: the bundle goes first, over the
     // address the join uses. A gone host cannot be reached (its decommission is only dropped from state).
     if (!worker.gone) {
       const bundle = bundleSpec(config, worker.name, [{ what: "host identity", value: host.identity }]);
-      reached.push(remoteCommand(`${name}-scripts`, config, access, bundle, { parent: this, dependsOn: [...reached] }));
+      hostReady.push(remoteCommand(`${name}-scripts`, config, access, bundle, { parent: this, dependsOn: [...hostReady] }));
     }
     // A gone host is not in the tailnet any more: looking its device up would fail the whole `pulumi up`.
     if (config.tailscale.enabled && !worker.gone) {
       const tailnet = joinTailnet(`${name}-tailnet`, {
-        config, worker: worker.name, publicAccess: access, hostIdentity: host.identity, dependsOn: [...reached],
+        config, worker: worker.name, publicAccess: access, hostIdentity: host.identity, dependsOn: [...hostReady],
       }, this);
       access = hostAccess(config, worker.name, tailnet.address, args.privateKey);
-      reached.push(...tailnet.resources);
+      hostReady.push(...tailnet.resources);
       this.tailnetAddress = tailnet.address;
     } else {
       this.tailnetAddress = pulumi.output(undefined);
     }
 
-    this.decommission(name, args, access, reached);
+    this.decommission(name, args, access, hostReady);
     if (args.plan) {
-      this.gate = this.rollOut(name, args, args.plan, access, reached, host.identity);
+      this.gate = this.rollOut(name, args, args.plan, access, hostReady, host.identity);
     }
     // What the host's last passed verify reported: a host that waits for promotion keeps its old verify (its inputs
     // are kept, so are its outputs) and so reports the release it still runs.
@@ -123,7 +125,7 @@ export class Worker extends pulumi.ComponentResource {
 
   /** Host layout, .env and units, then the rollout chain of the plan; returns the gate of this host. */
   private rollOut(
-    name: string, args: WorkerArgs, plan: HostPlan, access: HostAccess, reached: pulumi.Resource[],
+    name: string, args: WorkerArgs, plan: HostPlan, access: HostAccess, hostReady: pulumi.Resource[],
     identity: pulumi.Output<string>,
   ) {
     const { config, worker, fingerprint } = args;
@@ -134,9 +136,9 @@ export class Worker extends pulumi.ComponentResource {
     const cmd = (suffix: string, spec: CommandSpec<pulumi.Input<unknown>>, dependsOn: pulumi.Resource[], opts = waiting) =>
       remoteCommand(`${name}-${suffix}`, config, access, spec, { parent: this, dependsOn, ...opts });
     // The layout is the host's setup, not its rollout: it changes with the host alone, never with a release.
-    const layout = cmd("layout", specs.setup.layout, reached, {});
-    const gated = [layout, ...args.afterGates];
-    let previous: pulumi.Resource[] = [cmd("env", specs.setup.env, gated), cmd("units", specs.setup.units, gated)];
+    const layout = cmd("layout", specs.setup.layout, hostReady, {});
+    const layoutAndGates = [layout, ...args.afterGates];
+    let previous: pulumi.Resource[] = [cmd("env", specs.setup.env, layoutAndGates), cmd("units", specs.setup.units, layoutAndGates)];
     for (const { step, spec } of specs.rollout) {
       const command = cmd(step, spec, [...previous, ...args.afterGates]);
       this.steps.push({ step, command });
@@ -146,10 +148,10 @@ export class Worker extends pulumi.ComponentResource {
   }
 
   /** Exists for its delete: drains and stops the host before its server and tailnet resources go. */
-  private decommission(name: string, args: WorkerArgs, access: HostAccess, reached: pulumi.Resource[]) {
+  private decommission(name: string, args: WorkerArgs, access: HostAccess, hostReady: pulumi.Resource[]) {
     remoteCommand(`${name}-decommission`, args.config, access, decommissionSpec(args.config, args.worker.name), {
       parent: this,
-      dependsOn: reached,
+      dependsOn: hostReady,
       // A host that is already gone cannot be drained: drop the command from state instead of running it, and
       // keep its stored inputs as they are (a changed input would be an update, which runs `create` on the host).
       retainOnDelete: args.worker.gone,

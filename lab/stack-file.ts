@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
+import { readStackFile } from "../config/load";
 
 /** How the lab stack names its artifact server; the engine puts in the address picked at boot. */
 export const ARTIFACTS_HOST = "http://lab-artifacts";
@@ -32,7 +33,7 @@ export function editConfig(stackFile: string, key: string, value: unknown): void
   fs.writeFileSync(stackFile, doc.toString());
 }
 
-/** Reads `zombie-fleet:<key>` of a stack file. */
+/** Reads `zombie-fleet:<key>` of a stack file (config/load.ts, the one reader). */
 export function readConfig(stackFile: string, key: string): unknown {
-  return parseDocument(fs.readFileSync(stackFile, "utf8")).toJS().config?.[`zombie-fleet:${key}`];
+  return readStackFile(stackFile).written[key];
 }

@@ -3,19 +3,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ConfigMap } from "@pulumi/pulumi/automation";
-import { parse as parseYaml } from "yaml";
-import { validateFleetConfig } from "../components/config-load";
-import { RolloutPlan, planRollout } from "../components/plan";
+import { validateFleetConfig, readStackFile } from "../config/load";
+import { RolloutPlan, planRollout } from "../plan/planner";
 import { REPO_ROOT } from "./hosts";
 
 const SECRET_KEYS = new Set(["ssh", "secrets"]);
 
 export function labConfig(stackFile: string, labDir: string, secretsFile = path.join(REPO_ROOT, "lab", "secrets.json")): ConfigMap {
-  const doc = parseYaml(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> };
-  const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(doc.config ?? {})) {
-    if (key.startsWith("zombie-fleet:")) raw[key.slice("zombie-fleet:".length)] = value;
-  }
+  const raw: Record<string, unknown> = { ...readStackFile(stackFile).written };
   const privateKey = fs.readFileSync(path.join(labDir, "ssh", "id_ed25519"), "utf8");
   raw.ssh = { ...(raw.ssh as object | undefined), privateKey };
   raw.secrets = { ...(raw.secrets as object | undefined), ...JSON.parse(fs.readFileSync(secretsFile, "utf8")) };

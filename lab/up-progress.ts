@@ -12,7 +12,7 @@ const COMMAND_TYPE = "command:remote:Command";
 // `create`; deletes run the stored `delete` (when there is none the provider runs nothing: not counted).
 const RUNS = new Set(["create", "update", "create-replacement", "delete", "delete-replaced"]);
 const STATUS_LINE = /^step=\S+ host=\S+ status=/;
-// A waiting step's progress line (components/scripts/lib.sh zf_progress_tick) and a wave's start line (fleet.ts):
+// A waiting step's progress line (host-scripts/lib.sh zf_progress_tick) and a wave's start line (fleet.ts):
 // printed as the provider logs them, which is what an operator sees live in `pulumi up`.
 export const PROGRESS_LINE = /^[a-z][a-z-]* host=\S+ waiting for .*, \d+s\/\d+s$/;
 const WAVE_START = /-wave-\d+-start$/;

@@ -8,7 +8,7 @@
 //
 // The payload is `{"text": …, "content": …}`: Slack incoming webhooks read `text`, Discord webhooks `content`.
 // Only the fields below are taken from the step status lines (`step=<name> host=<host> status=ok|skip|fail …`,
-// components/scripts/lib.sh zf_status), and no other line of the output is ever posted: the scripts print no
+// host-scripts/lib.sh zf_status), and no other line of the output is ever posted: the scripts print no
 // secret in those fields, and whatever else pulumi prints stays in the log. The webhook URL (a secret: it is the
 // credential) is never printed. A webhook that fails never fails the rollout: a warning on stderr, exit 0.
 import * as fs from "node:fs";

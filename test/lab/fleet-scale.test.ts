@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { RolloutPlan } from "../../components/plan";
+import type { RolloutPlan } from "../../plan/planner";
 import { LAB_DIR, LabHosts, hostsSh, readLabHosts } from "../../lab/hosts";
 import { HostRollout, hostRollout, peakOutOfService } from "../../lab/journal";
 import { RedisTarget, enqueueSteady, reset, waitForClean } from "../../lab/load";

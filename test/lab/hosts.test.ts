@@ -12,7 +12,7 @@ const started = Date.now();
 let lab: LabHosts;
 let redis: RedisTarget;
 
-// Simple units for now (the program renders the real ones): paths and env as in components/scripts/README.md.
+// Simple units for now (the program renders the real ones): paths and env as in host-scripts/README.md.
 const EXECUTOR_UNIT = `[Unit]
 Description=zombied executor (lab smoke test)
 After=network.target

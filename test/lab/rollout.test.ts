@@ -71,7 +71,7 @@ describe("first provision", () => {
     const secrets = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "lab/secrets.json"), "utf8")) as Record<string, string>;
     const expected: Record<string, string> = {
       ...secrets,
-      // zombied wants the PEM on one line with literal \n escapes (facts/zombied.md); components/env.ts does that.
+      // zombied wants the PEM on one line with literal \n escapes (facts/zombied.md); host/env.ts does that.
       GITHUB_APP_PRIVATE_KEY: secrets.GITHUB_APP_PRIVATE_KEY.replaceAll("\n", "\\n"),
       REDIS_URL_WORKER: secrets.REDIS_URL_WORKER.replace("redis://lab-redis:6379", lab.redis.url),
       GITHUB_APP_ID: "1029384",

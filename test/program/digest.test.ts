@@ -1,12 +1,12 @@
-// The program digest (components/program-digest.ts) reads components/host-commands.ts, which worker.ts builds its
+// The program digest (plan/program-digest.ts) reads host/commands.ts, which worker.ts builds its
 // resources from: here the specs it digests are held to what the program registers under mocks, command by
 // command and input by input. Without this, a command worker.ts built some other way could go unseen by
 // `npm run plan -- --base <git ref>`.
 import * as path from "node:path";
 import { expect, test } from "vitest";
 import { loadProgram } from "../../cli/base-ref";
-import { validateFleetConfig } from "../../components/config-load";
-import { programSpecs } from "../../components/program-digest";
+import { validateFleetConfig } from "../../config/load";
+import { programSpecs } from "../../plan/program-digest";
 import { unwrapSecrets } from "./support/runtime";
 import { REMOTE, byType, existingWorkers, runProgramWith, stackConfig } from "./fixtures";
 

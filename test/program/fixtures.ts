@@ -86,12 +86,12 @@ export function runProgramWith(
 export function runProgramWithScripts(config: Record<string, unknown>, edit: Record<string, (text: string) => string>): ProgramDump {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), "zf-repo-"));
   try {
-    for (const entry of ["components", "test/program/support", "index.ts", "package.json", "tsconfig.json"]) {
+    for (const entry of ["config", "host", "host-scripts", "plan", "components", "test/program/support", "index.ts", "package.json", "tsconfig.json"]) {
       fs.cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));
     for (const [file, change] of Object.entries(edit)) {
-      const target = path.join(copy, "components", "scripts", file);
+      const target = path.join(copy, "host-scripts", file);
       fs.writeFileSync(target, change(fs.readFileSync(target, "utf8")));
     }
     return runProgramWith(config, [], copy);

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { TAILNET_KEY_DESCRIPTION } from "../../components/provider-limits";
+import { TAILNET_KEY_DESCRIPTION } from "../../host/provider-limits";
 import { unwrapSecrets } from "./support/runtime";
 import { ProgramDump, REMOTE, byType, runProgramWith, stackConfig } from "./fixtures";
 

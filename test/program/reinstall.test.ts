@@ -1,7 +1,7 @@
 // The reinstall of an adopted server (issue 11 item 1): in its wave, after its drain and stop, exactly once, with
 // the fleet's key and hostname, followed by its whole setup; the server resource itself never changes.
 import { expect, test } from "vitest";
-import { tailnetKeyDescription } from "../../components/provider-limits";
+import { tailnetKeyDescription } from "../../host/provider-limits";
 import { unwrapSecrets } from "./support/runtime";
 import { ProgramDump, REMOTE, byType, named, runProgramWith, stackConfig } from "./fixtures";
 

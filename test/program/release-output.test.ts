@@ -1,5 +1,5 @@
 // The `workers.<name>.release` output says what the host runs: the release its verify step reported on stdout
-// (components/verify-report.ts), never the configured one, so an auto-reverted host is not shown on the new release.
+// (host/verify-report.ts), never the configured one, so an auto-reverted host is not shown on the new release.
 import { expect, test } from "vitest";
 import { Resolved, existingWorkers, runProgramWith, stackConfig } from "./fixtures";
 

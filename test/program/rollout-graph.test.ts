@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { validateFleetConfig } from "../../components/config-load";
-import { planRollout } from "../../components/plan";
+import { validateFleetConfig } from "../../config/load";
+import { planRollout } from "../../plan/planner";
 import { REMOTE, existingWorkers, named, runProgramWith, stackConfig } from "./fixtures";
 import { ancestors, edgeCount, rolloutSteps, wavesFromGraph } from "./graph";
 

@@ -1,9 +1,10 @@
 // decommission.sh: drain (same contract as drain.sh), stop + disable both units, tailscale logout; idempotent.
 import { describe, expect, test } from "vitest";
 import { ENOUGH_S, EXECUTOR, HUNG_MS, useHarness, WORKER } from "./harness";
+import { stepEnv } from "./step-env";
 
 const inputs = (extra: Record<string, string | number> = {}) => ({
-  env: { ZF_DRAIN_DEADLINE: ENOUGH_S, ZF_STEP_TIMEOUT: ENOUGH_S, ZF_TAILSCALE: "true", ...extra },
+  env: stepEnv("decommission", { ZF_DRAIN_DEADLINE: ENOUGH_S, ZF_STEP_TIMEOUT: ENOUGH_S, ZF_TAILSCALE: "true", ZF_LOGOUT_DELAY: 0, ...extra }),
 });
 
 /** The actions a run reports, minus a stop of the worker that raced its own exit after the drain (harmless). */

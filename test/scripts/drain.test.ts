@@ -1,10 +1,11 @@
 // drain.sh against the fake systemd: a real background worker, a real journal follow.
 import { describe, expect, test } from "vitest";
 import { ENOUGH_S, HUNG_MS, useHarness, WORKER } from "./harness";
+import { stepEnv } from "./step-env";
 
 const COMPLETE = "drain complete, 0 active runs";
 // Drains expected to finish get a deadline they never reach; the deadline tests move the scripts' clock past theirs.
-const inputs = (extra: Record<string, string | number> = {}) => ({ env: { ZF_DRAIN_DEADLINE: ENOUGH_S, ...extra } });
+const inputs = (extra: Record<string, string | number | undefined> = {}) => ({ env: stepEnv("drain", { ZF_DRAIN_DEADLINE: ENOUGH_S, ...extra }) });
 const DEADLINE_S = 30;
 
 describe("drain.sh", () => {
@@ -161,7 +162,7 @@ describe("drain.sh", () => {
     [{ ZF_ON_DRAIN_DEADLINE: "ignore" }, "ZF_ON_DRAIN_DEADLINE must be one of: fail proceed (got ignore)"],
     [{ ZF_DRAIN_SIGNAL: "usr1; reboot" }, "ZF_DRAIN_SIGNAL must be a signal name like SIGUSR1 (got usr1; reboot)"],
   ])("rejects bad input %o with exit 2", async (env, reason) => {
-    const r = await h().run("drain.sh", { env: { ZF_DRAIN_DEADLINE: 3, ...env } });
+    const r = await h().run("drain.sh", inputs({ ZF_DRAIN_DEADLINE: 3, ...env }));
     expect(r.code).toBe(2);
     expect(r.status).toMatchObject({ status: "fail", reason });
   });

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
-import { renderEnvFile } from "../../components/env";
+import { renderEnvFile } from "../../host/env";
 import { fleetConfig } from "../fixtures/minimal-fleet-config";
 import { NASTY_VALUES, nastySecrets } from "../fixtures/nasty-env-values";
 

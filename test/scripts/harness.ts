@@ -1,4 +1,4 @@
-// Test harness for the remote step scripts (components/scripts/*.sh): runs them for real with bash, with
+// Test harness for the remote step scripts (host-scripts/*.sh): runs them for real with bash, with
 // stand-ins for systemctl / journalctl / zombied / tailscale first on PATH, in a temp root per test. It puts
 // together the process runner (support/process-runner.ts), the fake systemd and its clock (support/fake-systemd.ts)
 // and the release layout (support/release-layout.ts), and is what the script tests use.
@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach } from "vitest";
-import { ScriptName, installBundleCommand, scriptBundle, scriptCommand } from "../../components/script-command";
+import { ScriptName, installBundleCommand, scriptBundle, scriptCommand } from "../../host/script-command";
 import { EXECUTOR, FakeSystemd, JournalEntry, Knobs, UnitOptions, UnitState, WORKER } from "./support/fake-systemd";
 import { HUNG_MS, ProcessRunner, RunOptions, RunResult, waitFor } from "./support/process-runner";
 import { PROGRESS_LINE } from "../../lab/up-progress";
@@ -19,7 +19,7 @@ export type { RunOptions, RunResult, StatusLine } from "./support/process-runner
 export type { ReleaseKnobs } from "./support/release-layout";
 
 export const REPO = path.resolve(__dirname, "../..");
-export const SCRIPTS_DIR = path.join(REPO, "components/scripts");
+export const SCRIPTS_DIR = path.join(REPO, "host-scripts");
 
 /** What a test waits for before it moves the scripts' clock past a deadline (see Harness.runPastDeadline). */
 export interface DeadlineOptions extends RunOptions {
@@ -109,7 +109,7 @@ export class Harness {
 
   // ---- running scripts ----
 
-  /** Runs components/scripts/<script> as a file (`bash <path>`, which sources lib.sh beside it). */
+  /** Runs host-scripts/<script> as a file (`bash <path>`, which sources lib.sh beside it). */
   run(script: string, opts: RunOptions = {}): Promise<RunResult> {
     return this.runner.bash([path.join(SCRIPTS_DIR, script)], opts);
   }

@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { installBundleCommand, scriptBundle, sha256 } from "../../components/script-command";
+import { installBundleCommand, scriptBundle } from "../../host/script-command";
+import { sha256 } from "../../host/sha256";
 import { parseStatusLines } from "./harness";
 
 let root = "";
@@ -35,7 +36,7 @@ describe("install-bundle.sh", () => {
     expect(fs.readlinkSync(scriptsLink())).toBe(`bundles/${bundle.hash}`);
     expect(fs.readdirSync(scriptsLink()).sort()).toEqual(files);
     for (const f of files) {
-      expect(fs.readFileSync(path.join(scriptsLink(), f), "utf8")).toBe(fs.readFileSync(path.join("components/scripts", f), "utf8"));
+      expect(fs.readFileSync(path.join(scriptsLink(), f), "utf8")).toBe(fs.readFileSync(path.join("host-scripts", f), "utf8"));
       expect(fs.statSync(path.join(scriptsLink(), f)).mode & 0o777).toBe(0o755);
     }
   });

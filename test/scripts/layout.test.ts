@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { Harness, useHarness } from "./harness";
+import { stepEnv } from "./step-env";
 
 const PACKAGES = "bubblewrap ca-certificates curl git openssl make";
 
@@ -18,7 +19,7 @@ describe("layout.sh", () => {
   test("creates the layout; no apt-get when every package is installed", async () => {
     fs.rmSync(h().zfRoot, { recursive: true });
     installed(h(), PACKAGES);
-    const res = await h().runRemote("layout.sh", { env: { ZF_PACKAGES: PACKAGES } });
+    const res = await h().runRemote("layout.sh", { env: stepEnv("layout", { ZF_PACKAGES: PACKAGES }) });
     expect(res.code).toBe(0);
     expect(res.status).toMatchObject({ step: "layout", status: "skip", installed: "0" });
     for (const dir of [h().zfRoot, path.join(h().zfRoot, "releases"), deployDir(h())]) {
@@ -31,7 +32,7 @@ describe("layout.sh", () => {
 
   test("installs only the missing packages", async () => {
     installed(h(), "bubblewrap ca-certificates curl openssl");
-    const res = await h().run("layout.sh", { env: { ZF_PACKAGES: PACKAGES } });
+    const res = await h().run("layout.sh", { env: stepEnv("layout", { ZF_PACKAGES: PACKAGES }) });
     expect(res.code).toBe(0);
     expect(res.status).toMatchObject({ status: "ok", installed: "2" });
     expect(h().calls("apt-get")).toEqual(["apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=60 -- git make"]);
@@ -40,7 +41,7 @@ describe("layout.sh", () => {
   test("refreshes the package lists once when the install fails, then fails with exit 1", async () => {
     installed(h(), "");
     fs.writeFileSync(path.join(h().fake, "fail/apt-get"), "E: Unable to locate package git\n");
-    const res = await h().run("layout.sh", { env: { ZF_PACKAGES: "git" } });
+    const res = await h().run("layout.sh", { env: stepEnv("layout", { ZF_PACKAGES: "git" }) });
     expect(res.code).toBe(1);
     expect(res.status).toMatchObject({ status: "fail", reason: "apt-get install failed (exit 100)", packages: "git" });
     expect(h().calls("apt-get").map((c) => c.split(" ")[1])).toEqual(["install", "update"]);
@@ -48,7 +49,7 @@ describe("layout.sh", () => {
 
   test("owns the directories by ZF_OWNER", async () => {
     installed(h(), "");
-    const res = await h().run("layout.sh", { env: { ZF_OWNER: "nobody" } });
+    const res = await h().run("layout.sh", { env: stepEnv("layout", { ZF_OWNER: "nobody" }) });
     expect(res.code).toBe(0);
     const nobody = Number(h().sh("id -u nobody").stdout.trim());
     expect(fs.statSync(deployDir(h())).uid).toBe(nobody);
@@ -60,7 +61,7 @@ describe("layout.sh", () => {
     ["a package name that looks like an option", { ZF_PACKAGES: "curl --allow-unauthenticated" }, "", "bad package name --allow-unauthenticated"],
   ])("rejects %s with exit 2", async (_what, env, stdin, reason) => {
     installed(h(), "curl");
-    const res = await h().run("layout.sh", { env, stdin });
+    const res = await h().run("layout.sh", { env: stepEnv("layout", env), stdin });
     expect(res.code).toBe(2);
     expect(res.status).toMatchObject({ status: "fail", reason });
     expect(h().calls("apt-get")).toEqual([]);

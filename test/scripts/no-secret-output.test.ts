@@ -5,16 +5,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { SCRIPT_NAMES, ScriptInputs, ScriptName } from "../../components/script-command";
-import { decommissionInputs, layoutInputs, rolloutStepInputs } from "../../components/step-inputs";
-import { ROLLOUT_STEPS, StepName } from "../../components/plan";
+import { ScriptInputs } from "../../host/script-command";
+import { scriptInputs } from "../../host/step-inputs";
+import { SCRIPT_NAMES, ScriptName, TAILSCALE_INSTALL_URL } from "../../host/steps";
 import { fleetConfig } from "../fixtures/minimal-fleet-config";
 import { Harness, useHarness } from "./harness";
 
 const MARKER = "zf-marker-9c2e71d4-secret";
 const config = fleetConfig({
   rollout: { drainDeadline: "1s", canaryDeadline: "1s", minHealthyTime: "1s" },
-  // A 1 s drain deadline is valid only with runs that time out sooner (config.ts: at least RUN_TIMEOUT_MS).
+  // A 1 s drain deadline is valid only with runs that time out sooner (config/schema.ts: at least RUN_TIMEOUT_MS).
   env: { RUN_TIMEOUT_MS: "1000" },
   verify: { metricsUrl: "http://127.0.0.1:9/metrics" },
   release: {
@@ -25,16 +25,14 @@ const config = fleetConfig({
 });
 const SYSTEMCTL_VERBS = ["show", "kill", "stop", "start", "restart", "daemon-reload", "enable", "disable", "is-enabled", "is-active", "reset-failed"];
 
-/** The inputs the program gives each script (step-inputs.ts), step bounds cut to 1 s. */
+/** The inputs the program gives each script (the step contract), step bounds cut to 1 s, nothing downloaded. */
 function programInputs(name: ScriptName): ScriptInputs {
-  const host = "worker-a";
-  const inputs: ScriptInputs = (ROLLOUT_STEPS as readonly string[]).includes(name) || name === "canary-gate"
-    ? rolloutStepInputs(config, host, name as StepName)
-    : name === "layout" ? layoutInputs(config, host)
-    : name === "decommission" ? decommissionInputs(config, host)
-    : name === "tailscale-join" ? { ZF_HOST: host, ZF_TS_HOSTNAME: host, ZF_TS_TAGS: "tag:zombie-worker" }
-    : { ZF_HOST: host };
-  return { ...inputs, ...("ZF_STEP_TIMEOUT" in inputs ? { ZF_STEP_TIMEOUT: 1 } : {}) };
+  const inputs = scriptInputs(config, "worker-a", name);
+  const cut = (key: string, value: string | number) => (key in inputs ? { [key]: value } : {});
+  return {
+    ...inputs, ...cut("ZF_STEP_TIMEOUT", 1), ...cut("ZF_STOP_TIMEOUT", 1),
+    ...cut("ZF_TS_INSTALL_URL", TAILSCALE_INSTALL_URL.replace(/^https:\/\/[^/]+/, "http://127.0.0.1:9")),
+  };
 }
 
 function plantSecrets(h: Harness): void {

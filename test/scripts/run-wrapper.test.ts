@@ -3,8 +3,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { scriptCommand } from "../../components/script-command";
+import { scriptCommand } from "../../host/script-command";
 import { useHarness } from "./harness";
+import { stepEnv } from "./step-env";
 
 describe("run.sh", () => {
   const h = useHarness({ standins: ["systemctl", "journalctl", "apt-get", "dpkg-query"], release: false });
@@ -12,7 +13,7 @@ describe("run.sh", () => {
   test("a failing step prints its status line first, its output after, and keeps its exit code", async () => {
     fs.writeFileSync(path.join(h().fake, "dpkg-installed"), "\n");
     fs.writeFileSync(path.join(h().fake, "fail/apt-get"), "E: Unable to locate package git\n");
-    const res = await h().runRemote("layout.sh", { env: { ZF_PACKAGES: "git" } });
+    const res = await h().runRemote("layout.sh", { env: stepEnv("layout", { ZF_PACKAGES: "git" }) });
     expect(res.code).toBe(1);
     const lines = res.stdout.trimEnd().split("\n");
     expect(lines[0]).toBe('step=layout host=zf-test-1 status=fail reason="apt-get install failed (exit 100)" packages=git');

@@ -14,7 +14,7 @@ interface HostReport {
 describe("status.sh", () => {
   const h = useHarness();
   const report = async (env: Record<string, string> = {}) => {
-    const r = await h().run("status.sh", { env });
+    const r = await h().run("status.sh", { env: { ZF_DRAIN_COMPLETE_LOG: "drain complete, 0 active runs", ZF_STEP_TIMEOUT: "5", ...env } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split("\n")).toHaveLength(1);
     return JSON.parse(r.stdout) as HostReport;
@@ -91,7 +91,7 @@ describe("status.sh", () => {
     fs.writeFileSync(path.join(h().zfRoot, ".env"), `DATABASE_URL_WORKER=postgres://u:${marker}@db/z\n`, { mode: 0o600 });
     fs.writeFileSync(h().env.ZF_ENV_FILE, `DATABASE_URL_WORKER=postgres://u:${marker}@db/z\n`, { mode: 0o600 });
     await h().startUnits();
-    const r = await h().run("status.sh", { env: { ZF_TRACE: "1" } });
+    const r = await h().run("status.sh", { env: { ZF_TRACE: "1", ZF_DRAIN_COMPLETE_LOG: "drain complete, 0 active runs", ZF_STEP_TIMEOUT: "5" } });
     expect(r.stdout + r.stderr).not.toContain(marker);
   });
 });

@@ -1,13 +1,14 @@
 // stop.sh: bounded `systemctl stop` of the worker, confirmed inactive.
 import { describe, expect, test } from "vitest";
 import { ENOUGH_S, HUNG_MS, useHarness, WORKER } from "./harness";
+import { stepEnv } from "./step-env";
 
 describe("stop.sh", () => {
   const h = useHarness();
 
   test.each(["run", "runRemote"] as const)("stops a running worker and confirms it is inactive (%s)", async (mode) => {
     await h().startUnits();
-    const r = await h()[mode]("stop.sh", { env: { ZF_STEP_TIMEOUT: ENOUGH_S } });
+    const r = await h()[mode]("stop.sh", { env: stepEnv("stop", { ZF_STEP_TIMEOUT: ENOUGH_S }) });
     expect(r.code).toBe(0);
     expect(r.status).toMatchObject({ step: "stop", status: "ok", was: "active/running" });
     expect(h().unitState(WORKER)).toMatchObject({ ActiveState: "inactive", MainPID: 0 });
@@ -19,7 +20,7 @@ describe("stop.sh", () => {
     ["failed", "failed/failed"],
   ])("skips a worker that is already %s", async (_, was) => {
     if (was.startsWith("failed")) h().setUnitState(WORKER, { ActiveState: "failed", SubState: "failed" });
-    const r = await h().run("stop.sh", { env: { ZF_STEP_TIMEOUT: ENOUGH_S } });
+    const r = await h().run("stop.sh", { env: stepEnv("stop", { ZF_STEP_TIMEOUT: ENOUGH_S }) });
     expect(r.code).toBe(0);
     expect(r.status).toMatchObject({ status: "skip", was });
     expect(h().calls("systemctl stop")).toEqual([]);
@@ -30,7 +31,7 @@ describe("stop.sh", () => {
     h().writeUnit(WORKER, { restart: "always", restartSec: "1" });
     await h().startUnits();
     await h().waitFor(() => h().unitState(WORKER).SubState === "auto-restart", HUNG_MS, "auto-restart");
-    const r = await h().run("stop.sh", { env: { ZF_STEP_TIMEOUT: ENOUGH_S } });
+    const r = await h().run("stop.sh", { env: stepEnv("stop", { ZF_STEP_TIMEOUT: ENOUGH_S }) });
     expect(r.status).toMatchObject({ status: "ok", was: "activating/auto-restart" });
     await new Promise((res) => setTimeout(res, 1200));
     expect(h().unitState(WORKER).ActiveState).toBe("inactive");
@@ -42,7 +43,7 @@ describe("stop.sh", () => {
     h().writeUnit(WORKER, { timeoutStopSec: "90" });
     h().setKnobs(WORKER, { on_term: "ignore" });
     await h().startUnits();
-    const r = await h().run("stop.sh", { env: { ZF_STEP_TIMEOUT: 3 } });
+    const r = await h().run("stop.sh", { env: stepEnv("stop", { ZF_STEP_TIMEOUT: 3 }) });
     expect(r.code).toBe(3);
     expect(r.status).toMatchObject({
       status: "fail", was: "active/running",
@@ -54,13 +55,13 @@ describe("stop.sh", () => {
   test("fails with exit 1 when systemctl refuses the stop", async () => {
     await h().startUnits();
     h().failVerb("stop", "Failed to stop zombied-worker.service: Access denied");
-    const r = await h().run("stop.sh", { env: { ZF_STEP_TIMEOUT: ENOUGH_S } });
+    const r = await h().run("stop.sh", { env: stepEnv("stop", { ZF_STEP_TIMEOUT: ENOUGH_S }) });
     expect(r.code).toBe(1);
     expect(r.status?.reason).toBe("systemctl stop zombied-worker failed (exit 1): Failed to stop zombied-worker.service: Access denied");
   });
 
   test("rejects a timeout that is not seconds with exit 2", async () => {
-    const r = await h().run("stop.sh", { env: { ZF_STEP_TIMEOUT: "1m" } });
+    const r = await h().run("stop.sh", { env: stepEnv("stop", { ZF_STEP_TIMEOUT: "1m" }) });
     expect(r.code).toBe(2);
   });
 });

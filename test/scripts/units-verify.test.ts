@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it, test } from "vitest";
-import { RenderedUnits, renderUnits } from "../../components/units";
+import { RenderedUnits, renderUnits } from "../../host/units";
 import { fleetConfig } from "../fixtures/minimal-fleet-config";
 
 const SYSTEM_UNITS = "/usr/lib/systemd/system";

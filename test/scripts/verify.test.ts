@@ -3,13 +3,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { ENOUGH_S, EXECUTOR, useHarness, WORKER } from "./harness";
-
-const inputs = (extra: Record<string, string | number> = {}) => ({
-  env: { ZF_VERIFY_COMMAND: "zombied doctor worker", ZF_MIN_HEALTHY: 1, ZF_STEP_TIMEOUT: ENOUGH_S, ...extra },
-});
+import { stepEnv } from "./step-env";
 
 describe("verify.sh", () => {
   const h = useHarness();
+  /** The program's inputs for the release `current` points at (the one deployed), without auto-revert. */
+  const inputs = (extra: Record<string, string | number> = {}) => ({
+    env: stepEnv("verify", {
+      ZF_VERSION: h().release("current") ?? "none", ZF_VERIFY_COMMAND: "zombied doctor worker", ZF_MIN_HEALTHY: 1,
+      ZF_STEP_TIMEOUT: ENOUGH_S, ZF_AUTO_REVERT: "false", ...extra,
+    }),
+  });
 
   /** releases 1.0.0 (good, previous) and 2.0.0 (current, with these knobs), both units running on 2.0.0. */
   async function badRelease(knobs: Parameters<ReturnType<typeof h>["installRelease"]>[1]) {

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { UsageError, parseCli } from "../../cli/plan";
-import { formatDuration } from "../../components/duration";
+import { formatDuration } from "../../config/duration";
 import { Raw, SECRET_MARKER } from "./fleet-fixture";
 
 const ROOT = path.join(__dirname, "..", "..");

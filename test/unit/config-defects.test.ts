@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { ConfigError, loadFromPulumiConfig, loadStackFile, validateFleetConfig } from "../../components/config-load";
-import { renderEnvFile } from "../../components/env";
+import { ConfigError, loadFromPulumiConfig, loadStackFile, validateFleetConfig } from "../../config/load";
+import { renderEnvFile } from "../../host/env";
 import { Raw, SECRET_MARKER, configProblems, minimalRaw } from "./fleet-fixture";
 
 const problemsOf = (raw: Raw) => configProblems(() => validateFleetConfig(raw, { source: "test", secretsRequired: true }));

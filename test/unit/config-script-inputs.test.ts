@@ -5,10 +5,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { expect, test } from "vitest";
-import { validateFleetConfig } from "../../components/config-load";
+import { validateFleetConfig } from "../../config/load";
 import { Raw, configProblems, minimalRaw } from "./fleet-fixture";
 
-const SCRIPTS = path.join(__dirname, "..", "..", "components", "scripts");
+const SCRIPTS = path.join(__dirname, "..", "..", "host-scripts");
 
 /** The regex a script tests `variable` against, `[[ ! "$VAR" =~ REGEX ]]`, in the check whose failure says `reason`. */
 function scriptRegex(script: string, variable: string, reason: string): string {

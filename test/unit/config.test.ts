@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, loadStackFile, validateFleetConfig } from "../../components/config-load";
+import { ConfigError, loadStackFile, validateFleetConfig } from "../../config/load";
 import { Raw, SECRET_MARKER, minimalRaw } from "./fleet-fixture";
 
 const ROOT = path.join(__dirname, "..", "..");

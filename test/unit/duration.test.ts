@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { formatDuration, parseDuration } from "../../components/duration";
+import { formatDuration, parseDuration } from "../../config/duration";
 
 describe("parseDuration", () => {
   test.each<[string, number]>([

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it, test } from "vitest";
-import { ConfigError } from "../../components/config-load";
-import { MAX_ASSIGNMENT_BYTES, envHash, envValueProblems, oneLinePem, renderEnvFile } from "../../components/env";
+import { ConfigError } from "../../config/load";
+import { MAX_ASSIGNMENT_BYTES, envHash, envValueProblems, oneLinePem, renderEnvFile } from "../../host/env";
 import { fleetConfig } from "../fixtures/minimal-fleet-config";
 import { NASTY_VALUES, nastySecrets } from "../fixtures/nasty-env-values";
 

@@ -1,8 +1,8 @@
-// verify.errorPattern's subset (components/ere.ts) against the engine that runs it on the hosts: GNU grep -E.
+// verify.errorPattern's subset (config/ere.ts) against the engine that runs it on the hosts: GNU grep -E.
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { checkErrorPattern } from "../../components/ere";
+import { checkErrorPattern } from "../../config/ere";
 
 /** What `grep -E` makes of the pattern: 2 = refused; otherwise whether it matched an empty line. */
 function grep(pattern: string): { refused: boolean; matchesEmptyLine: boolean; stderr: string } {

@@ -1,8 +1,8 @@
 import { describe, expect, it, test } from "vitest";
-import { FleetConfig } from "../../components/config";
-import { envHash, renderEnvFile } from "../../components/env";
-import { FingerprintPart, HostFingerprintParts, changedParts, hostFingerprint } from "../../components/fingerprint";
-import { renderUnits } from "../../components/units";
+import { FleetConfig } from "../../config/schema";
+import { envHash, renderEnvFile } from "../../host/env";
+import { FingerprintPart, HostFingerprintParts, changedParts, hostFingerprint } from "../../host/fingerprint";
+import { renderUnits } from "../../host/units";
 import { fleetConfig, MINIMAL_RAW_CONFIG } from "../fixtures/minimal-fleet-config";
 
 /** Raw stack config, edited in place by the table below. */

@@ -1,7 +1,7 @@
 // Raw stack configs for the unit tests: the smallest valid fleet, and n-worker fleets under a chosen policy.
 import fc from "fast-check";
-import { FleetConfig } from "../../components/config";
-import { ConfigError, validateFleetConfig } from "../../components/config-load";
+import { FleetConfig } from "../../config/schema";
+import { ConfigError, validateFleetConfig } from "../../config/load";
 
 /** A distinctive secret value: finding it in any message or output is a leak. */
 export const SECRET_MARKER = "MARKER-SECRET-5e1f0c";

@@ -9,16 +9,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { CONFIG_KEYS, OPAQUE_SECRET, fleetSchema } from "../../components/config";
-import { NAMESPACE, validateFleetConfig } from "../../components/config-load";
-import { REASONS, REMOVED } from "../../components/plan-diff";
+import { CONFIG_KEYS, OPAQUE_SECRET, fleetSchema } from "../../config/schema";
+import { NAMESPACE, readStackFile, validateFleetConfig } from "../../config/load";
+import { REASONS, REMOVED } from "../../plan/diff";
 import { parseFleetArgs } from "../../cli/fleet";
 import { runProgramWith } from "../program/fixtures";
+import { schemaAt, setPath } from "./config-paths";
 import { Raw } from "./fleet-fixture";
 
 const ROOT = path.join(__dirname, "..", "..");
 const DOC = fs.readFileSync(path.join(ROOT, "docs", "operations.md"), "utf8");
-const PROD = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Raw; environment?: string[] };
+const PROD = readStackFile(path.join(ROOT, "Pulumi.prod.yaml"));
 const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), "zombie-ops-doc-"));
 afterAll(() => fs.rmSync(sandbox, { recursive: true, force: true }));
 
@@ -126,56 +127,9 @@ describe("npm run plan, run for real", () => {
   });
 });
 
-// --- config paths -------------------------------------------------------------------------------------------
+// --- config paths (config-paths.ts) --------------------------------------------------------------------------
 
-type Zod = { _zod: { def: Raw } };
-const PATH_TOKEN = /([A-Za-z_][A-Za-z0-9_-]*|\*)|\[(\d+)\]|\["([^"]+)"\]/g;
-
-function pathParts(configPath: string): (string | number)[] {
-  return [...configPath.matchAll(PATH_TOKEN)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1] ?? m[3]));
-}
-
-/** The schema node at a config path (`workers[6].ovh.serviceName`), or undefined when the path does not exist. */
-function schemaAt(configPath: string): Zod | undefined {
-  let node: Zod | undefined = fleetSchema as unknown as Zod;
-  for (const part of pathParts(configPath)) {
-    node = node && step(unwrap(node), part);
-  }
-  return node;
-}
-
-function unwrap(node: Zod): Zod {
-  const def = node._zod.def;
-  if (["default", "prefault", "optional", "nullable"].includes(def.type)) return unwrap(def.innerType);
-  if (def.type === "pipe") return unwrap(def.in);
-  return node;
-}
-
-function step(node: Zod, part: string | number): Zod | undefined {
-  const def = node._zod.def;
-  if (def.type === "object") return typeof part === "string" ? def.shape[part] : undefined;
-  if (def.type === "array") return typeof part === "number" ? def.element : undefined;
-  if (def.type === "record") return typeof part === "string" ? def.valueType : undefined;
-  return undefined;
-}
-
-/** `pulumi config set --path` on raw config: creates what is missing, "true"/"false" and integers typed. */
-function setPath(raw: Raw, configPath: string, value: unknown): void {
-  const parts = pathParts(configPath);
-  let node: Raw = raw;
-  parts.forEach((part, i) => {
-    if (i === parts.length - 1) node[part] = value;
-    else node = node[part] ??= typeof parts[i + 1] === "number" ? [] : {};
-  });
-}
-
-function prodRaw(): Raw {
-  const raw: Raw = {};
-  for (const [key, value] of Object.entries(structuredClone(PROD.config))) {
-    if (key.startsWith(`${NAMESPACE}:`)) raw[key.slice(NAMESPACE.length + 1)] = value;
-  }
-  return raw;
-}
+const prodRaw = (): Raw => structuredClone(PROD.written) as Raw;
 
 const validProd = (raw: Raw) => validateFleetConfig(raw, { source: "docs/operations.md", secretsRequired: false });
 
@@ -224,7 +178,7 @@ describe("pulumi commands", () => {
   });
 
   test("`pulumi env edit` names the ESC environment Pulumi.prod.yaml imports", () => {
-    for (const c of pulumi.filter((x) => x.argv[1] === "env")) expect(PROD.environment).toContain(c.argv[3]);
+    for (const c of pulumi.filter((x) => x.argv[1] === "env")) expect(PROD.environments).toContain(c.argv[3]);
   });
 
   test("every URN the guide names is one the program really registers; `state delete` only decommissions", () => {

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { ROLLOUT_STEPS } from "../../components/plan";
+import { ROLLOUT_STEPS } from "../../host/steps";
 
 const ROOT = path.join(__dirname, "..", "..");
 const repo = fs.mkdtempSync(path.join(os.tmpdir(), "zf-base-ref-"));
@@ -24,20 +24,20 @@ const edit = (file: string, change: (text: string) => string) => {
   fs.writeFileSync(full, after);
 };
 
-for (const item of ["package.json", "tsconfig.json", "cli", "components", "Pulumi.prod.yaml"]) {
+for (const item of ["package.json", "tsconfig.json", "cli", "config", "host", "host-scripts", "plan", "components", "Pulumi.prod.yaml"]) {
   fs.cpSync(path.join(ROOT, item), path.join(repo, item), { recursive: true });
 }
 fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(repo, "node_modules"));
 fs.writeFileSync(path.join(repo, ".gitignore"), "node_modules\n");
 git("init", "-q", "-b", "main");
-// A program from before components/host-commands.ts: what a host gets cannot be evaluated without Pulumi there.
-fs.renameSync(path.join(repo, "components", "host-commands.ts"), path.join(repo, "host-commands.ts.keep"));
+// A program from before host/commands.ts: what a host gets cannot be evaluated without Pulumi there.
+fs.renameSync(path.join(repo, "host", "commands.ts"), path.join(repo, "commands.ts.keep"));
 const old = commit("before host-commands.ts");
-fs.renameSync(path.join(repo, "host-commands.ts.keep"), path.join(repo, "components", "host-commands.ts"));
+fs.renameSync(path.join(repo, "commands.ts.keep"), path.join(repo, "host", "commands.ts"));
 const base = commit("base");
-edit("components/scripts/drain.sh", (t) => `${t}# a comment: the command text changes all the same\n`);
+edit("host-scripts/drain.sh", (t) => `${t}# a comment: the command text changes all the same\n`);
 const scriptsOnly = commit("scripts only");
-edit("components/units.ts", (t) => t.replace("STOP_MARGIN_SECONDS = 30", "STOP_MARGIN_SECONDS = 31"));
+edit("host/units.ts", (t) => t.replace("STOP_MARGIN_SECONDS = 30", "STOP_MARGIN_SECONDS = 31"));
 const rendererOnly = commit("unit renderer only");
 edit("components/worker.ts", (t) => `${t}// a structural change the digest does not model\n`);
 const workerOnly = commit("worker.ts only");
@@ -74,9 +74,9 @@ describe("--base <git ref>", () => {
       expect(w.reasons, name).toEqual(["program change"]);
       expect(w.changes).toEqual([
         "the command text changed: scripts", // the bundle's hash is an input of install-bundle
-        "the files drain.sh runs (components/scripts) changed: drain",
-        `the rollout step scripts (components/scripts) changed: ${ROLLOUT}`,
-        "the script bundle (components/scripts) changed: scripts",
+        "the files drain.sh runs changed: drain",
+        `the rollout step scripts changed: ${ROLLOUT}`,
+        "the script bundle changed: scripts",
       ]);
       // Not layout, .env or units: their scripts did not change.
       expect(w.runs).toMatch(new RegExp(`^scripts → ${ROLLOUT_STEPS.join(" → ")}( → canary-gate)?$`));
@@ -90,7 +90,7 @@ describe("--base <git ref>", () => {
     const r = await reasons(base, old);
     for (const name of ACTIVE) {
       expect(r.workers[name].changes, name).toEqual([`the program at ${old} cannot be evaluated offline: it predates `
-        + "components/host-commands.ts (the pure definition of what a host gets): every command is assumed to re-run"]);
+        + "host/commands.ts (the pure definition of what a host gets): every command is assumed to re-run"]);
       expect(r.workers[name].runs).toMatch(new RegExp(`^scripts → tailnet → layout → env → units → ${ROLLOUT_STEPS.join(" → ")}`));
     }
   }, 120_000);

@@ -5,12 +5,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { parse as parseYaml, stringify } from "yaml";
-import { loadStackFile } from "../../components/config-load";
+import { loadStackFile, readStackFile } from "../../config/load";
 import {
   NEEDS_BASE, REMOVED, REMOVED_GONE, Reason, ReasonsReport, StackSnapshot, compareStacks, stackSnapshot,
-} from "../../components/plan-diff";
-import { FORMATS, renderPlan } from "../../components/plan-format";
-import { buildReport } from "../../components/plan-report";
+} from "../../plan/diff";
+import { FORMATS, renderPlan } from "../../plan/render/format";
+import { buildReport } from "../../plan/report";
 import { Raw } from "./fleet-fixture";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zombie-plan-diff-"));
@@ -47,7 +47,7 @@ function snapshot(doc: Raw): StackSnapshot {
   const file = path.join(dir, `Pulumi.s${files++}.yaml`);
   const text = stringify(doc);
   fs.writeFileSync(file, text);
-  return stackSnapshot(loadStackFile(file), text);
+  return stackSnapshot(loadStackFile(file));
 }
 
 const cfg = (doc: Raw, key: string) => doc.config[`zombie-fleet:${key}`];
@@ -248,7 +248,9 @@ describe("in the report", () => {
 test("stackSnapshot digests every secure: value by its config path and keeps none of them", () => {
   const text = "config:\n  zombie-fleet:ssh:\n    privateKey: { secure: v1:AAA }\n  zombie-fleet:secrets:\n" +
     "    A: { secure: v1:BBB }\n    B: plain\n  ovh:endpoint: { secure: v1:CCC }\n";
-  const snap = stackSnapshot({ config: {} as never, environments: [] }, text);
+  const file = path.join(dir, "Pulumi.secure.yaml");
+  fs.writeFileSync(file, text);
+  const snap = stackSnapshot({ config: {} as never, ...readStackFile(file) });
   expect(Object.keys(snap.secure).sort()).toEqual(["secrets.A", "ssh.privateKey"]);
   expect(JSON.stringify(snap.secure)).not.toMatch(/AAA|BBB|CCC/);
   expect(parseYaml(text).config["zombie-fleet:secrets"].B).toBe("plain");

@@ -1,12 +1,12 @@
 import { describe, expect, test } from "vitest";
-import { OPAQUE_SECRET } from "../../components/config";
-import { formatDuration } from "../../components/duration";
-import { planRollout } from "../../components/plan";
-import { FORMATS, renderPlan } from "../../components/plan-format";
-import { renderMarkdown } from "../../components/plan-markdown";
-import { MERMAID_HOSTS_PER_WAVE, MERMAID_WAVES, label, renderMermaid } from "../../components/plan-mermaid";
-import { buildReport } from "../../components/plan-report";
-import { renderText } from "../../components/plan-text";
+import { OPAQUE_SECRET } from "../../config/schema";
+import { formatDuration } from "../../config/duration";
+import { planRollout } from "../../plan/planner";
+import { FORMATS, renderPlan } from "../../plan/render/format";
+import { renderMarkdown } from "../../plan/render/markdown";
+import { MERMAID_HOSTS_PER_WAVE, MERMAID_WAVES, label, renderMermaid } from "../../plan/render/mermaid";
+import { buildReport } from "../../plan/report";
+import { renderText } from "../../plan/render/text";
 import { Raw, SECRET_MARKER, fleet } from "./fleet-fixture";
 
 function reportOf(n: number, rollout: Raw = {}, patch: (raw: Raw) => void = () => {}, environments: string[] = []) {

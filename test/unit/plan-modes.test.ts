@@ -1,11 +1,11 @@
-// Rollout modes (components/rollout-mode.ts): stop after the canary until promotion, and a fast rollback.
+// Rollout modes (plan/rollout-mode.ts): stop after the canary until promotion, and a fast rollback.
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { FleetConfig } from "../../components/config";
-import { fleetCapacity, planRollout } from "../../components/plan";
-import { buildReport } from "../../components/plan-report";
-import { renderPlan } from "../../components/plan-format";
-import { waveStartLine } from "../../components/rollout-mode";
+import { FleetConfig } from "../../config/schema";
+import { fleetCapacity, planRollout } from "../../plan/planner";
+import { buildReport } from "../../plan/report";
+import { renderPlan } from "../../plan/render/format";
+import { waveStartLine } from "../../plan/rollout-mode";
 import { FLEET_SHAPE, Raw, configProblems, fleet, hostWorkers, minimalRaw, placedAndActive, validOrUndefined } from "./fleet-fixture";
 
 const RELEASE = "v1.2.3"; // minimalRaw's release.version

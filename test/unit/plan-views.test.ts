@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { stringify } from "yaml";
-import { REASONS, REMOVED } from "../../components/plan-diff";
+import { REASONS, REMOVED } from "../../plan/diff";
 
 const ROOT = path.join(__dirname, "..", "..");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zombie-plan-views-"));

@@ -3,8 +3,8 @@
 import * as path from "node:path";
 import { expect, test } from "vitest";
 import { loadProgram } from "../../cli/base-ref";
-import type { HostSpecs } from "../../components/host-commands";
-import { ProgramModules, compareDigests, programDigest } from "../../components/program-digest";
+import type { HostSpecs } from "../../host/commands";
+import { ProgramModules, compareDigests, programDigest } from "../../plan/program-digest";
 import { fleetConfig } from "../fixtures/minimal-fleet-config";
 
 const config = fleetConfig();

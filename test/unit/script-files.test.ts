@@ -3,7 +3,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { SCRIPTS_DIR, SCRIPT_NAMES, scriptFiles } from "../../components/script-command";
+import { SCRIPTS_DIR, scriptFiles } from "../../host/script-command";
+import { SCRIPT_NAMES } from "../../host/steps";
 
 const read = (file: string) => fs.readFileSync(path.join(SCRIPTS_DIR, file), "utf8");
 const defined = (file: string) => [...read(file).matchAll(/^(zf_[a-z_]+)\(\)/gm)].map((m) => m[1]);

@@ -1,7 +1,7 @@
 import { describe, expect, it, test } from "vitest";
 import {
   EXECUTOR_SOCKET, EXECUTOR_UNIT, STOP_MARGIN_SECONDS, WORKER_ENV_FILE, WORKER_UNIT, renderUnits,
-} from "../../components/units";
+} from "../../host/units";
 import { fleetConfig } from "../fixtures/minimal-fleet-config";
 
 type Directives = Record<string, Record<string, string[]>>;
@@ -59,7 +59,7 @@ describe("zombied-worker.service", () => {
     ["1h", 3600],
     ["1h30m", 5400],
   ])("with drainDeadline %s stops within deadline + margin, and drains for exactly the deadline", (deadline, seconds) => {
-    // RUN_TIMEOUT_MS at 1 min: a drain deadline may not be shorter than the run timeout (config.ts).
+    // RUN_TIMEOUT_MS at 1 min: a drain deadline may not be shorter than the run timeout (config/schema.ts).
     const service = worker({ rollout: { drainDeadline: deadline }, env: { RUN_TIMEOUT_MS: "60000" } }).Service;
     expect(service.TimeoutStopSec).toEqual([String(seconds + STOP_MARGIN_SECONDS)]);
     expect(Number(service.TimeoutStopSec[0])).toBeGreaterThan(seconds);

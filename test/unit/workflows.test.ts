@@ -1,90 +1,21 @@
 // The GitHub workflows: schema-valid (@action-validator/core, the workflow schema compiled into the package, no
 // network), the properties a deploy relies on (least permissions, which secrets each job reads and from which
 // environment, no secrets for forks and Dependabot, the path filters, the tailnet join, one `pulumi up` within
-// the saved preview, the pinned Pulumi CLI, one rollout at a time, a timeout above the plan's worst case), and
-// their scripts run for real: the plan steps in a throwaway git repository, the pulumi steps with a stand-in
-// `pulumi` and a local webhook server, the comment script against a fake GitHub.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+// the saved preview, the pinned Pulumi CLI, one rollout at a time, a timeout above the plan's worst case). Their
+// scripts, run for real: test/unit/workflows-run.test.ts.
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import { createRequire } from "node:module";
-import type { AddressInfo } from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import { validateWorkflow } from "@action-validator/core";
-import { afterAll, describe, expect, test, vi } from "vitest";
-import { parse as parseYaml } from "yaml";
-import { loadStackFile } from "../../components/config-load";
-import { buildReport } from "../../components/plan-report";
+import { describe, expect, test, vi } from "vitest";
+import { loadStackFile } from "../../config/load";
+import { buildReport } from "../../plan/report";
 import { Raw } from "./fleet-fixture";
-import { DEPLOY_JOB_TIMEOUT_MINUTES, DEPLOY_SETUP_MINUTES, GITHUB_JOB_LIMIT_MINUTES } from "../../components/budget";
-
-const ROOT = path.join(__dirname, "..", "..");
-const FILES = { preview: ".github/workflows/preview.yml", deploy: ".github/workflows/deploy.yml" } as const;
-const text = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
-const preview = parseYaml(text(FILES.preview)) as Raw;
-const deploy = parseYaml(text(FILES.deploy)) as Raw;
-const WORKFLOWS = { preview, deploy };
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "zombie-workflows-"));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-const SECRETS = [
-  "PULUMI_ACCESS_TOKEN", "OVH_ENDPOINT", "OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY",
-  "TAILSCALE_OAUTH_CLIENT_ID", "TAILSCALE_OAUTH_CLIENT_SECRET", "TAILSCALE_API_KEY", "TAILSCALE_TAILNET",
-];
-const FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository";
-const SETUP_MARGIN_MINUTES = DEPLOY_SETUP_MINUTES;
-
-const jobsOf = (wf: Raw) => Object.entries(wf.jobs as Record<string, Raw>);
-const stepsOf = (wf: Raw) => jobsOf(wf).flatMap(([id, job]) => (job.steps as Raw[]).map((step) => ({ job: id, step })));
-const namedStep = (wf: Raw, job: string, name: RegExp) => (wf.jobs[job].steps as Raw[]).find((s) => name.test(s.name ?? ""))!;
-const isTailnetJoin = (step: Raw) => /^tailscale\/github-action@/.test(step.uses ?? "");
-
-/** GitHub's filter globs: `**` any path, `*` anything but `/`. */
-const glob = (pattern: string) => new RegExp(`^${pattern.split("**")
-  .map((part) => part.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")).join(".*")}$`);
-/** Whether a change to `file` runs a workflow with these `paths`: the last pattern that matches decides. */
-function triggers(paths: string[], file: string): boolean {
-  let on = false;
-  for (const p of paths) if (glob(p.replace(/^!/, "")).test(file)) on = !p.startsWith("!");
-  return on;
-}
-
-/** Runs a step's script in `cwd` as GitHub's `shell: bash` does (bash -eo pipefail), with a step summary file. */
-function runStep(cwd: string, step: Raw, env: Record<string, string>) {
-  const summary = path.join(tmp, `summary-${Math.random().toString(36).slice(2)}.md`);
-  fs.writeFileSync(summary, "");
-  const run = spawnSync("bash", ["-eo", "pipefail", "-c", step.run], {
-    cwd, encoding: "utf8", env: { ...process.env, ...env, GITHUB_STEP_SUMMARY: summary, INIT_CWD: cwd },
-  });
-  return { ...run, summary: fs.readFileSync(summary, "utf8") };
-}
-
-/** runStep without blocking this process: a server in it must answer the step. */
-function runStepAsync(cwd: string, step: Raw, env: Record<string, string>): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("bash", ["-eo", "pipefail", "-c", step.run], { cwd, env: { PATH: process.env.PATH ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => { stdout += c; });
-    child.stderr.on("data", (c) => { stderr += c; });
-    child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
-  });
-}
-
-/** An HTTP server on 127.0.0.1 that records each JSON body posted to it. */
-async function recordingServer() {
-  const received: Record<string, string>[] = [];
-  const server = http.createServer((req, res) => {
-    let data = "";
-    req.on("data", (c) => { data += c; });
-    req.on("end", () => { received.push(JSON.parse(data)); res.writeHead(204).end(); });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return { url, received, close: () => new Promise((resolve) => server.close(resolve)) };
-}
+import { DEPLOY_JOB_TIMEOUT_MINUTES, GITHUB_JOB_LIMIT_MINUTES } from "../../plan/budget";
+import {
+  FILES, FORK_GUARD, ROOT, SECRETS, SETUP_MARGIN_MINUTES, WORKFLOWS, deploy, glob, isTailnetJoin, jobsOf, namedStep,
+  preview, stepsOf, text, triggers,
+} from "./workflow-fixture";
 
 describe("schema", () => {
   test.each(Object.entries(FILES))("%s validates with @action-validator/core, warning only about globs", (_name, file) => {
@@ -160,7 +91,7 @@ describe("triggers", () => {
 
   test("deploys: the program, its stack files and this workflow on main; never the lab stack, tests or prose", () => {
     const paths = deploy.on.push.paths as string[];
-    for (const f of ["index.ts", "components/worker.ts", "components/scripts/drain.sh", "cli/plan.ts", "Pulumi.yaml", "Pulumi.prod.yaml",
+    for (const f of ["index.ts", "components/worker.ts", "host-scripts/drain.sh", "config/schema.ts", "host/commands.ts", "plan/planner.ts", "cli/plan.ts", "Pulumi.yaml", "Pulumi.prod.yaml",
       "package.json", "package-lock.json", "tsconfig.json", "scripts/notify.mjs", FILES.deploy]) expect(triggers(paths, f), f).toBe(true);
     for (const f of ["Pulumi.lab.yaml", "test/unit/plan.test.ts", "lab/cli.ts", "README.md", FILES.preview]) expect(triggers(paths, f), f).toBe(false);
     expect(deploy.on.push.branches).toEqual(["main"]);
@@ -325,196 +256,5 @@ describe("steps", () => {
 
   test("the deploy timeout is the one the plan warns against, for every stack", () => {
     expect(deploy.jobs.deploy["timeout-minutes"]).toBe(DEPLOY_JOB_TIMEOUT_MINUTES);
-  });
-});
-
-describe("the plan steps, run for real in a throwaway repository", () => {
-  const repo = path.join(tmp, "repo");
-  const git = (...args: string[]) => execFileSync("git", args, {
-    cwd: repo, encoding: "utf8",
-    env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" },
-  }).trim();
-  fs.mkdirSync(repo);
-  for (const item of ["package.json", "tsconfig.json", "cli", "components", "Pulumi.prod.yaml", "Pulumi.lab.yaml"]) {
-    fs.cpSync(path.join(ROOT, item), path.join(repo, item), { recursive: true });
-  }
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(repo, "node_modules"));
-  fs.writeFileSync(path.join(repo, ".gitignore"), "node_modules\nplan/\nplan.txt\n");
-  git("init", "-q", "-b", "main");
-  git("add", ".");
-  git("commit", "-q", "-m", "base");
-  const baseSha = git("rev-parse", "HEAD");
-  const prod = fs.readFileSync(path.join(repo, "Pulumi.prod.yaml"), "utf8");
-  fs.writeFileSync(path.join(repo, "Pulumi.prod.yaml"), prod.replace("    version: v0.9.4", "    version: v0.9.5"));
-  fs.writeFileSync(path.join(repo, "Pulumi.edge.yaml"), prod.replace(/zombie-prod-worker-/g, "zombie-edge-worker-"));
-  fs.appendFileSync(path.join(repo, "Pulumi.lab.yaml"), "# edited by a lab rehearsal\n");
-  fs.appendFileSync(path.join(repo, "components", "scripts", "verify.sh"), "# a scripts change\n");
-  git("add", ".");
-  git("commit", "-q", "-m", "head");
-
-  test("preview: every deployable stack file, compared with the base commit's file and program, named at the top", () => {
-    const run = runStep(repo, namedStep(preview, "plan", /^Plan every deployable stack file/), { BASE_SHA: baseSha });
-    expect(run.stderr + run.stdout).toBe("");
-    expect(run.status).toBe(0);
-    const markdown = fs.readFileSync(path.join(repo, "plan", "plan.md"), "utf8");
-    expect(run.summary).toBe(markdown);
-    const short = baseSha.slice(0, 12);
-    expect(markdown.split("\n")[0]).toBe(`Planned stack files: \`Pulumi.edge.yaml\` \`Pulumi.prod.yaml\` (against the base commit \`${short}\`).`);
-    expect(markdown).toContain("## Rollout plan: stack `prod`, release `v0.9.5`");
-    expect(markdown).toContain(`### Why each worker is in the rollout (compared with \`${short}:Pulumi.prod.yaml\`)`);
-    expect(markdown).toMatch(/^\| `zombie-prod-worker-ant` \| wave 0 \(canary\) \| release change, program change \| release\.version v0\.9\.4 → v0\.9\.5/m);
-    expect(markdown).toContain("the rollout step scripts (components/scripts) changed");
-    expect(markdown).toContain("_`Pulumi.edge.yaml` is new in this pull request: every worker in it is a new host._");
-    expect(markdown).toMatch(/## Rollout plan: stack `edge`[^]*### Why each worker is in the rollout\n\n_reasons need a base/);
-    expect(markdown).not.toContain("stack `lab`");
-  });
-
-  test("deploy: the text plan against the commit before the push (stack file and program), in the summary", () => {
-    const step = namedStep(deploy, "plan", /summary/);
-    const run = runStep(repo, step, { BEFORE: baseSha });
-    expect(run.stderr).toBe("");
-    expect(run.status).toBe(0);
-    expect(run.summary).toMatch(/^## Rollout plan of stack prod\n\n```text\nRollout plan for stack prod \(Pulumi\.prod\.yaml\)\n/);
-    expect(run.summary).toContain(`Why each worker is in the rollout (compared with ${baseSha.slice(0, 12)}:Pulumi.prod.yaml)`);
-    expect(run.summary).toMatch(/zombie-prod-worker-bird +wave 1 +release change, program change/);
-    const first = runStep(repo, step, { BEFORE: "0000000000000000000000000000000000000000" });
-    expect(first.status).toBe(0);
-    expect(first.summary).toContain("Why each worker is in the rollout: reasons need a base");
-  });
-});
-
-describe("the pulumi steps, run with a stand-in pulumi", () => {
-  const dir = path.join(tmp, "pulumi-steps");
-  const bin = path.join(dir, "bin");
-  fs.mkdirSync(bin, { recursive: true });
-  fs.cpSync(path.join(ROOT, "scripts"), path.join(dir, "scripts"), { recursive: true });
-  /** A `pulumi` that prints PULUMI_SAYS, records its argv and exits PULUMI_EXIT. */
-  fs.writeFileSync(path.join(bin, "pulumi"), '#!/bin/sh\nprintf "%s\\n" "$*" > "$PWD/argv.txt"\nprintf "%b" "$PULUMI_SAYS"\nexit "$PULUMI_EXIT"\n', { mode: 0o755 });
-  const env = (says: string, exit: number) => ({ PATH: `${bin}:${process.env.PATH}`, PULUMI_SAYS: says, PULUMI_EXIT: String(exit) });
-
-  test("a failing PR preview keeps its error for the comment, and fails the job", () => {
-    const run = runStep(dir, namedStep(preview, "preview", /^pulumi preview/), env("error: configuring provider ovh: 403 Forbidden\\n", 255));
-    expect(run.status).toBe(255);
-    expect(fs.readFileSync(path.join(dir, "preview", "preview.txt"), "utf8")).toBe("error: configuring provider ovh: 403 Forbidden\n");
-    expect(fs.readFileSync(path.join(dir, "preview", "status"), "utf8")).toBe("255\n");
-  });
-
-  test("the rollout: start, the halted step and the end reach the webhook; pulumi's exit status is the step's", async () => {
-    const { url, received, close } = await recordingServer();
-    try {
-      fs.mkdirSync(path.join(dir, "preview"), { recursive: true });
-      const step = namedStep(deploy, "deploy", /^pulumi up/);
-      const says = "Updating (prod):\\nstep=drain host=w1 status=fail reason=\"drain deadline passed\"\\nerror: update failed\\n";
-      const run = await runStepAsync(dir, step, { ...env(says, 1), ZF_WEBHOOK_URL: url, ZF_STACK: "prod" });
-      expect(run.status).toBe(1);
-      expect(run.stdout).toContain("step=drain host=w1 status=fail");
-      expect(fs.readFileSync(path.join(dir, "argv.txt"), "utf8").trim()).toBe(
-        "up --yes --stack prod --continue-on-error --suppress-progress --color never --plan preview/prod.plan.json");
-      expect(received.map((b) => b.text)).toEqual([
-        "Rollout of stack prod started",
-        "Rollout halted at drain on w1: drain deadline passed",
-        "Rollout of stack prod FAILED (pulumi up exited 1): 0 steps ok, 0 skipped, 1 failed",
-      ]);
-    } finally {
-      await close();
-    }
-  });
-});
-
-describe("the pull-request comment", () => {
-  const step = namedStep(preview, "comment", /comment/);
-  const dir = path.join(tmp, "comment");
-  const write = (file: string, body: string) => {
-    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    fs.writeFileSync(path.join(dir, file), body);
-  };
-  write("plan/plan.md", "Planned stack files: `Pulumi.prod.yaml`\n## Rollout plan: stack `prod`, release `v0.9.5`\n");
-
-  function fakeGitHub(existing: Raw[]) {
-    const calls: { op: string; args: Raw }[] = [];
-    const comments = [...existing];
-    const github = {
-      paginate: async (_fn: unknown, _args: Raw) => comments,
-      rest: {
-        issues: {
-          listComments: async () => ({ data: comments }),
-          createComment: async (args: Raw) => { calls.push({ op: "create", args }); comments.push({ id: 99, user: { type: "Bot" }, body: args.body }); },
-          updateComment: async (args: Raw) => { calls.push({ op: "update", args }); },
-        },
-      },
-    };
-    return { github, calls, comments };
-  }
-
-  async function runScript(github: unknown, sha: string, env: Record<string, string>) {
-    const context = {
-      serverUrl: "https://github.example", runId: 7, repo: { owner: "o", repo: "zombie-fleet" },
-      payload: { pull_request: { number: 12, head: { sha } } },
-    };
-    const fakeRequire = (name: string) => (name === "fs" ? {
-      existsSync: (p: string) => fs.existsSync(path.join(dir, p)),
-      readFileSync: (p: string, enc: BufferEncoding) => fs.readFileSync(path.join(dir, p), enc),
-    } : createRequire(__filename)(name));
-    for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-    try {
-      const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
-      await new AsyncFunction("require", "github", "context", step.with.script)(fakeRequire, github, context);
-    } finally {
-      vi.unstubAllEnvs();
-    }
-  }
-
-  const ok = { PREVIEW_RESULT: "success", BY_DEPENDABOT: "false" };
-
-  test("is created once, then edited on every new push, next to other people's comments", async () => {
-    write("preview/preview.txt", "Previewing update (prod):\n  ~ 3 to update\n");
-    write("preview/status", "0\n");
-    const human = { id: 1, user: { type: "User" }, body: "<!-- zombie-fleet:preview --> quoted by a human" };
-    const { github, calls } = fakeGitHub([human]);
-    await runScript(github, "a".repeat(40), ok);
-    await runScript(github, "b".repeat(40), ok);
-    expect(calls.map((c) => c.op)).toEqual(["create", "update"]);
-    expect(calls[1].args).toMatchObject({ owner: "o", repo: "zombie-fleet", comment_id: 99 });
-    const body = calls[1].args.body as string;
-    expect(body.startsWith("<!-- zombie-fleet:preview -->\n## zombie-fleet preview of bbbbbbb")).toBe(true);
-    expect(body).toContain("Planned stack files: `Pulumi.prod.yaml`");
-    expect(body).toContain("### `pulumi preview --diff` of stack prod: success");
-    expect(body).toContain("~ 3 to update");
-  });
-
-  test("a failed preview shows its error", async () => {
-    write("preview/preview.txt", "error: configuring provider ovh: 403 Forbidden\n");
-    write("preview/status", "255\n");
-    const { github, calls } = fakeGitHub([]);
-    await runScript(github, "d".repeat(40), { PREVIEW_RESULT: "failure", BY_DEPENDABOT: "false" });
-    const body = calls[0].args.body as string;
-    expect(body).toContain("### `pulumi preview --diff` of stack prod: failed (exit 255)");
-    expect(body).toContain("error: configuring provider ovh: 403 Forbidden");
-  });
-
-  test("Dependabot: the plan, and why there is no preview", async () => {
-    fs.rmSync(path.join(dir, "preview"), { recursive: true, force: true });
-    const { github, calls } = fakeGitHub([]);
-    await runScript(github, "e".repeat(40), { PREVIEW_RESULT: "skipped", BY_DEPENDABOT: "true" });
-    const body = calls[0].args.body as string;
-    expect(body).toContain("## Rollout plan: stack `prod`");
-    expect(body).toContain("### `pulumi preview --diff` of stack prod: not run");
-    expect(body).toContain("GitHub gives runs that Dependabot triggered no secrets");
-  });
-
-  test("a preview that never ran pulumi (not approved, cancelled setup) says so", async () => {
-    const { github, calls } = fakeGitHub([]);
-    await runScript(github, "f".repeat(40), { PREVIEW_RESULT: "failure", BY_DEPENDABOT: "false" });
-    expect(calls[0].args.body).toContain('No preview output: the preview job ended as "failure" before pulumi ran');
-  });
-
-  test("stays under GitHub's 65,536 characters however long the plan and preview are", async () => {
-    write("plan/plan.md", "| row |\n".repeat(20_000));
-    write("preview/preview.txt", "~ update\n".repeat(20_000));
-    write("preview/status", "0\n");
-    const { github, calls } = fakeGitHub([]);
-    await runScript(github, "c".repeat(40), ok);
-    expect((calls[0].args.body as string).length).toBeLessThan(65_536);
-    expect(calls[0].args.body).toContain("… cut here; the whole plan is in [the run]");
   });
 });

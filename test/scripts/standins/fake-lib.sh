@@ -21,7 +21,7 @@ FAKE_STANDINS=${ZF_STANDINS:-$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")
 
 fake_unit_name() { printf '%s' "${1%.service}"; }
 # fake_now: FAKE_NOW_US is now on the fake host's clock, in µs since the epoch, without a fork. The clock is the one
-# the steps read (components/scripts/lib.sh zf_now_ms): the real clock plus the milliseconds in ZF_CLOCK_SKEW_FILE,
+# the steps read (host-scripts/lib.sh zf_now_ms): the real clock plus the milliseconds in ZF_CLOCK_SKEW_FILE,
 # which a test moves (test/scripts/support/fake-systemd.ts advanceClock). Sharing it keeps journal times, cursors,
 # `--since` and unit timestamps in step with a step's deadlines when a test makes one pass. Sleeps stay real time.
 fake_now() {
