@@ -16,6 +16,7 @@ const STATUS_LINE = /^step=\S+ host=\S+ status=/;
 // printed as the provider logs them, which is what an operator sees live in `pulumi up`.
 export const PROGRESS_LINE = /^[a-z][a-z-]* host=\S+ waiting for .*, \d+s\/\d+s$/;
 const WAVE_START = /-wave-\d+-start$/;
+const COMMAND_URN = /\$command:(remote|local):Command::/;
 
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
@@ -42,6 +43,11 @@ export class EngineProgress {
         if (STATUS_LINE.test(line.trim())) this.running.get(diag.urn)!.status.push(line.trim());
         if (PROGRESS_LINE.test(line.trim())) this.print(`${this.at(now)}  ${"waiting".padEnd(18)} ${line.trim()}`);
       }
+    }
+    // What the program itself logs (pulumi.log.info on a component, e.g. how to promote a waiting release): the CLI
+    // shows it under "Diagnostics:"; commands' output lines are ephemeral status messages and never land here.
+    if (diag && diag.severity === "info" && !diag.ephemeral && diag.urn && !this.running.has(diag.urn) && !COMMAND_URN.test(diag.urn)) {
+      this.print(`${this.at(now)}  ${"note".padEnd(18)} ${diag.message.trim()}`);
     }
     // The wave's line, once, from the echo's stdout output when it ran (the command also logs it as a status line, as
     // pulumi-command v1.2.1's local/commandOutputs.go does; only remote commands are followed line by line here).

@@ -5,8 +5,9 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { EXECUTOR, SCRIPTS_DIR, WORKER, progressLines, useHarness } from "./harness";
+import { stepEnv } from "./step-env";
 
-const EVERY_S = Number(execFileSync("bash", ["-c", `. '${path.join(SCRIPTS_DIR, "lib.sh")}'; printf %s "$ZF_PROGRESS_EVERY_S"`], { encoding: "utf8" }));
+const EVERY_S = Number(execFileSync("bash", ["-c", `ZF_HOST=progress-test; . '${path.join(SCRIPTS_DIR, "lib.sh")}'; printf %s "$ZF_PROGRESS_EVERY_S"`], { encoding: "utf8" }));
 const EVERY_MS = EVERY_S * 1000;
 const STEPS = 3;
 // Every budget is far beyond the moves: the real time a loaded machine takes adds to the moved clock, and must not
@@ -44,7 +45,7 @@ describe("progress lines of a waiting step", () => {
     await h().startUnits();
     const deadline = LONG_S;
     const r = await h().runPaced("drain.sh", {
-      env: { ZF_DRAIN_DEADLINE: deadline }, remote: true, seen: "zf_drain_note 'worker.drain_progress in_flight=2'",
+      env: stepEnv("drain", { ZF_DRAIN_DEADLINE: deadline }), remote: true, seen: "zf_drain_note 'worker.drain_progress in_flight=2'",
       steps: STEPS, everyMs: EVERY_MS, finalMs: deadline * 1000,
     });
     expect(r.code).toBe(3);
@@ -62,7 +63,7 @@ describe("progress lines of a waiting step", () => {
     h().setKnobs(WORKER, { on_drain: "stuck", in_flight: 1 });
     await h().startUnits();
     const r = await h().runPaced("drain.sh", {
-      env: { ZF_DRAIN_DEADLINE: LONG_S }, seen: "zf_drain_note 'worker.drain_progress in_flight=1'",
+      env: stepEnv("drain", { ZF_DRAIN_DEADLINE: LONG_S }), seen: "zf_drain_note 'worker.drain_progress in_flight=1'",
       steps: STEPS, everyMs: EVERY_MS, finalMs: LONG_S * 1000,
     });
     expectOneLinePerInterval(r.progress, LONG_S);
@@ -73,7 +74,7 @@ describe("progress lines of a waiting step", () => {
     h().setKnobs(WORKER, { on_drain: "stuck", in_flight: 4 });
     await h().startUnits();
     const r = await h().runPaced("decommission.sh", {
-      env: { ZF_DRAIN_DEADLINE: LONG_S, ZF_STEP_TIMEOUT: 30 }, seen: "zf_drain_note 'worker.drain_progress in_flight=4'",
+      env: stepEnv("decommission", { ZF_DRAIN_DEADLINE: LONG_S, ZF_STEP_TIMEOUT: 30 }), seen: "zf_drain_note 'worker.drain_progress in_flight=4'",
       steps: STEPS, everyMs: EVERY_MS, finalMs: LONG_S * 1000,
     });
     expectOneLinePerInterval(r.progress, LONG_S);
@@ -82,7 +83,7 @@ describe("progress lines of a waiting step", () => {
 
   test("start-worker says it waits for the executor socket and the worker's state", async () => {
     const r = await h().runPaced("start-worker.sh", {
-      env: { ZF_STEP_TIMEOUT: LONG_S }, seen: "zf_wait_ms", steps: STEPS, everyMs: EVERY_MS, finalMs: LONG_S * 1000,
+      env: stepEnv("start-worker", { ZF_STEP_TIMEOUT: LONG_S }), seen: "zf_wait_ms", steps: STEPS, everyMs: EVERY_MS, finalMs: LONG_S * 1000,
     });
     expect(r.code).toBe(3);
     expectOneLinePerInterval(r.progress, LONG_S);
@@ -92,7 +93,7 @@ describe("progress lines of a waiting step", () => {
   test("restart-executor says it waits for the executor's socket", async () => {
     h().setKnobs(EXECUTOR, { no_socket: 1 });
     const r = await h().runPaced("restart-executor.sh", {
-      env: { ZF_STEP_TIMEOUT: LONG_S }, seen: "zf_executor_ready", steps: STEPS, everyMs: EVERY_MS, finalMs: LONG_S * 1000,
+      env: stepEnv("restart-executor", { ZF_STEP_TIMEOUT: LONG_S }), seen: "zf_executor_ready", steps: STEPS, everyMs: EVERY_MS, finalMs: LONG_S * 1000,
     });
     expect(r.code).toBe(3);
     expectOneLinePerInterval(r.progress, LONG_S);
@@ -103,7 +104,7 @@ describe("progress lines of a waiting step", () => {
     await h().startUnits();
     const healthy = LONG_S;
     const r = await h().runPaced("verify.sh", {
-      env: { ZF_VERIFY_COMMAND: "zombied doctor worker", ZF_MIN_HEALTHY: healthy, ZF_STEP_TIMEOUT: 60 },
+      env: stepEnv("verify", { ZF_VERSION: "1.0.0", ZF_VERIFY_COMMAND: "zombied doctor worker", ZF_MIN_HEALTHY: healthy, ZF_STEP_TIMEOUT: 60 }),
       seen: "stays_healthy_waiting", steps: STEPS, everyMs: EVERY_MS, finalMs: healthy * 1000,
     });
     expect(r.code).toBe(0);
@@ -115,7 +116,7 @@ describe("progress lines of a waiting step", () => {
     await h().startUnits();
     const watch = LONG_S;
     const r = await h().runPaced("canary-gate.sh", {
-      env: { ZF_MIN_HEALTHY: watch, ZF_CANARY_POLL: 0.05, ZF_ERROR_PATTERN: "level=error" },
+      env: stepEnv("canary-gate", { ZF_MIN_HEALTHY: watch, ZF_CANARY_POLL: 0.05, ZF_ERROR_PATTERN: "level=error" }),
       seen: "watch_logs_only", steps: STEPS, everyMs: EVERY_MS, finalMs: watch * 1000,
     });
     expect(r.code).toBe(0);
@@ -126,7 +127,7 @@ describe("progress lines of a waiting step", () => {
   test("a wait that ends within the interval prints no progress line", async () => {
     h().setKnobs(WORKER, { drain_seconds: 0.2 });
     await h().startUnits();
-    const r = await h().runRemote("drain.sh", { env: { ZF_DRAIN_DEADLINE: 60 } });
+    const r = await h().runRemote("drain.sh", { env: stepEnv("drain", { ZF_DRAIN_DEADLINE: 60 }) });
     expect(r.status).toMatchObject({ status: "ok", drain: "complete" });
     expect(progressLines(r.stdout)).toEqual([]);
   });

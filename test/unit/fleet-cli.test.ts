@@ -108,7 +108,7 @@ describe("npm run fleet -- status", () => {
     expect(log("keys.log").trim().split("\n")).toEqual(Array(4).fill("600 key-ok"));
     for (const marker of Object.values(SECRET_MARKERS)) expect(log("ssh.log") + r.stdout + r.stderr).not.toContain(marker);
     expect(argv[0]).toMatch(/-o BatchMode=yes .*-o ConnectTimeout=1 /);
-    expect(argv[0]).toMatch(/-- root@192\.0\.2\.1 env ZF_HOST='w1' ZF_DRAIN_COMPLETE_LOG='drain complete, 0 active runs' bash '\/opt\/zombie\/deploy\/scripts\/status\.sh'$/);
+    expect(argv[0]).toMatch(/-- root@192\.0\.2\.1 env ZF_HOST='w1' ZF_DRAIN_COMPLETE_LOG='drain complete, 0 active runs' ZF_STEP_TIMEOUT='1' bash '\/opt\/zombie\/deploy\/scripts\/status\.sh'$/);
     expect(keyDirs()).toEqual([]);
   });
 

@@ -56,6 +56,15 @@ describe("EngineProgress", () => {
     expect(lines.join("\n")).not.toContain("some other output");
   });
 
+  test("prints what the program logs on a component, never a command's own lines twice", () => {
+    const component = "urn:pulumi:lab::zombie-fleet::zombie:fleet:Fleet::fleet";
+    const { lines } = run([
+      event({ diagnosticEvent: { urn: component, message: "rollout.promote is manual: promote with …\n", color: "never", severity: "info" } }),
+      event({ diagnosticEvent: { urn: urn("w1-verify"), message: "a finished command's late line\n", color: "never", severity: "info", ephemeral: true } }),
+    ]);
+    expect(lines).toEqual([expect.stringMatching(/^ +[\d.]+s {2}note +rollout\.promote is manual: promote with …$/)]);
+  });
+
   test("a failed step is recorded as failed and its error is the short first error", () => {
     const { progress, lines } = run([
       pre("w1-verify", "create"),
