@@ -1,11 +1,10 @@
 // What an operator sees and steers during a rollout, on the real engine: progress lines while a drain waits, a
 // line per wave, stopping after the canary until the release is promoted, and a fast rollback to a release the
 // hosts still hold. Runs on its own lab of 4 hosts. Needs root: `npm run test:lab`.
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LAB_DIR, LabHosts, hostsSh, readLabHosts } from "../../lab/hosts";
-import { RedisTarget, enqueueRun, enqueueSteady, reset, waitForClean } from "../../lab/load";
+import { LabHosts, hostsSh } from "../../lab/hosts";
+import { RedisTarget, enqueueRun, enqueueSteady } from "../../lab/load";
+import { expectNoRunLost as expectNoRunLostIn, freshLab } from "./lab-fixture";
 import { ApplyOptions, ApplyResult, LabStack, apply, commandsByHost, fleetStatus, versionOn } from "../../lab/rehearsal";
 
 const FLEET = ["lab-worker-1", "lab-worker-2", "lab-worker-3", "lab-worker-4"];
@@ -25,20 +24,10 @@ async function applyUnderLoad(options: ApplyOptions = {}): Promise<ApplyResult> 
   return result;
 }
 
-async function expectNoRunLost(): Promise<void> {
-  const report = await waitForClean(redis, 90);
-  expect({ ...report, byHost: undefined, byVersion: undefined, runs: undefined }).toMatchObject({
-    completedMoreThanOnce: 0, pending: 0, neverClaimed: 0, unaccounted: 0, failed: 0, completedOnce: report.enqueued,
-  });
-}
+const expectNoRunLost = () => expectNoRunLostIn(redis);
 
 beforeAll(async () => {
-  const up = await hostsSh(["up", String(FLEET.length)]);
-  if (up.code !== 0) throw new Error(`lab did not come up: ${up.stderr}`);
-  lab = readLabHosts();
-  redis = { host: lab.redis.host, port: lab.redis.port };
-  await reset(redis);
-  for (const dir of ["pulumi-state", "pulumi"]) fs.rmSync(path.join(LAB_DIR, dir), { recursive: true, force: true });
+  ({ lab, redis } = await freshLab(FLEET.length));
   stack = new LabStack().workers(FLEET).release("v1").set("rollout", { minHealthyTime: "3s", canaryDeadline: "60s" });
   const provision = await applyUnderLoad();
   if (provision.code !== 0) throw new Error(`provisioning v1 failed:\n${provision.output}`);

@@ -5,8 +5,9 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LAB_DIR, LabHosts, REPO_ROOT, hostsSh, readLabHosts, setHostLink } from "../../lab/hosts";
-import { QueueReport, RedisTarget, enqueueRun, enqueueSteady, reset, waitForClean } from "../../lab/load";
+import { LAB_DIR, LabHosts, REPO_ROOT, hostsSh, setHostLink } from "../../lab/hosts";
+import { RedisTarget, enqueueRun, enqueueSteady } from "../../lab/load";
+import { expectNoRunLost as expectNoRunLostIn, freshLab } from "./lab-fixture";
 import { LabStack, StatusHost, apply, commandsByHost, fleetStatus, onHost, outOfService, unitStates, versionOn } from "../../lab/rehearsal";
 
 const FLEET = ["lab-worker-1", "lab-worker-2", "lab-worker-3", "lab-worker-4"];
@@ -24,23 +25,10 @@ function load(seconds: number, rate: number, minMs = 1000, maxMs = 10_000) {
   return { stop: () => { done.abort(); return enqueued; } };
 }
 
-/** Every run enqueued so far completed exactly once: none pending, none lost, none run twice. */
-async function expectNoRunLost(seconds = 90): Promise<QueueReport> {
-  const report = await waitForClean(redis, seconds);
-  expect({ ...report, byHost: undefined, byVersion: undefined, runs: undefined }).toMatchObject({
-    completedMoreThanOnce: 0, pending: 0, neverClaimed: 0, unaccounted: 0, failed: 0, completedOnce: report.enqueued,
-  });
-  return report;
-}
+const expectNoRunLost = (seconds?: number) => expectNoRunLostIn(redis, seconds);
 
 beforeAll(async () => {
-  const up = await hostsSh(["up", "5"]);
-  if (up.code !== 0) throw new Error(`lab did not come up: ${up.stderr}`);
-  lab = readLabHosts();
-  redis = { host: lab.redis.host, port: lab.redis.port };
-  await reset(redis);
-  // A new stack: the lab's file backend and the stack's work dir start empty.
-  for (const dir of ["pulumi-state", "pulumi"]) fs.rmSync(path.join(LAB_DIR, dir), { recursive: true, force: true });
+  ({ lab, redis } = await freshLab(5));
   stack = new LabStack().workers(FLEET).release("v1").set("rollout", { minHealthyTime: "3s", canaryDeadline: "60s" });
 });
 
