@@ -14,13 +14,15 @@
 //               first command started: CLI, stack, config, program evaluation, plugin start) and, within each
 //               host's chain, the gap between one step's end and the next one's start (engine step + new SSH
 //               connection of the next command)
+//   status      `npm run fleet -- status` run once the first host drains: its wall time and hosts that answered
+//   rollback    then back to v1 as a rollback (rollout.rollback: v1): its wall time against the rollout's
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostsSh, LAB_DIR, readLabHosts } from "../lab/hosts";
 import { hostRollout, journalTimes } from "../lab/journal";
 import { enqueueSteady, reset, waitForClean } from "../lab/load";
-import { LabStack, apply } from "../lab/rehearsal";
+import { LabStack, apply, fleetStatus } from "../lab/rehearsal";
 import { labPlan } from "../lab/up-config";
 import type { Executed } from "../lab/up-progress";
 
@@ -78,6 +80,28 @@ function stepMedians(executed: Executed[]): [string, number][] {
   return [...byStep].map(([step, secs]) => [step, median(secs)]);
 }
 
+/**
+ * Back to v1, which every host still holds, as a rollback (rollout.rollback: v1): no canary gate, waves as large as
+ * maxUnavailable allows, no download; every host still drained. Printed against the rollout it undoes.
+ */
+async function rollBack(stack: LabStack, rolloutWall: number, under: (prefix: string) => Promise<{ stop: () => Promise<string[]> }>): Promise<void> {
+  const lab = readLabHosts();
+  stack.release("v1").set("rollout", { rollback: "v1" });
+  const plan = labPlan(stack.file, LAB_DIR);
+  const traffic = await under("rollback");
+  const started = Date.now();
+  const result = await apply(stack);
+  const wall = (Date.now() - started) / 1000;
+  await traffic.stop();
+  if (result.code !== 0) throw new Error(`rollback failed:\n${result.output}`);
+  const queue = await waitForClean({ host: lab.redis.host, port: lab.redis.port }, 120);
+  const skipped = (result.output.match(/step=deploy host=\S+ status=ok .*download=skipped/g) ?? []).length;
+  console.log(`rollback v2 → v1 (rollout.rollback: v1): waves ${plan.waves.map((w) => w.hosts.length).join(" → ")}, no canary gate`);
+  console.log(`  wall time                         ${fmt(wall)} = ${(wall / rolloutWall).toFixed(2)} × the rollout's ${fmt(rolloutWall)}`);
+  console.log(`  downloads skipped                 ${skipped} of ${COUNT} hosts`);
+  console.log(`  runs: ${queue.enqueued} in all: ${queue.completedOnce} completed once, ${queue.completedMoreThanOnce} twice, ${queue.pending} pending`);
+}
+
 async function main(): Promise<void> {
   const up = await hostsSh(["up", String(COUNT)]);
   if (up.code !== 0) throw new Error(`lab up failed: ${up.stderr}`);
@@ -109,7 +133,9 @@ async function main(): Promise<void> {
     const started = Date.now();
     let peakMiB = 0;
     const sampler = setInterval(() => { peakMiB = Math.max(peakMiB, treeRssMiB(process.pid)); }, 1000);
-    const result = await apply(stack.release("v2"));
+    // An operator asks for the fleet's state once the first host drains (npm run fleet -- status, 5 s bound per host).
+    let during: ReturnType<typeof fleetStatus> | undefined;
+    const result = await apply(stack.release("v2"), { when: { pattern: /create-replacement\s+\S+-drain/, run: () => { during = fleetStatus(); } } });
     clearInterval(sampler);
     const ended = Date.now() / 1000;
     const wall = ended - started / 1000;
@@ -145,6 +171,9 @@ async function main(): Promise<void> {
     console.log(`  ssh connections per host          ${HOSTS.map((h) => perHost.get(h)!.ssh).join(", ")}  (${result.executed.length} commands)`);
     console.log(`  peak memory (CLI, plugins, driver) ${peakMiB.toFixed(0)} MiB`);
     console.log(`  runs: ${enqueued.length} enqueued in the rollout, ${queue.enqueued} in all: ${queue.completedOnce} completed once, ${queue.completedMoreThanOnce} twice, ${queue.pending} pending`);
+    const status = await during;
+    if (status) console.log(`  fleet status during it            ${fmt(status.ms / 1000)} wall, ${status.hosts.filter((h) => h.answered).length} of ${COUNT} hosts answered (exit ${status.code})`);
+    await rollBack(stack, wall, under);
   } finally {
     await hostsSh(["down"]);
   }
