@@ -2,7 +2,7 @@
 // The CLI is the one `npm run pulumi:install` built (the SDK's version); state is a file backend under .lab/ with
 // the passphrase secrets provider; the program is index.ts, run as an inline program (the SDK serves the language
 // runtime); `command:remote:Command` is served by the lab's command plugin (lab/command-plugin) over real SSH.
-// Usage: node --import tsx lab/up.ts [--stack-file Pulumi.lab.yaml] [--lab-dir .lab] [--preview]
+// Usage: node --import tsx lab/up.ts [--stack-file Pulumi.lab.yaml] [--lab-dir .lab] [--program-dir DIR] [--preview]
 //          [--expect-no-changes] [--stop-on-error] | --cancel
 // `up` runs with --continue-on-error, as the deploy workflow does: after a failed step the engine still finishes
 // the chains of the failed host's wave-mates (nothing that depends on the failure runs, so no later wave starts);
@@ -18,11 +18,11 @@ import { labPulumiCommand, labPulumiEnv, registerCommandPlugin } from "./pulumi-
 import { labConfig } from "./up-config";
 import { EngineProgress } from "./up-progress";
 
-interface Args { stackFile: string; labDir: string; preview: boolean; expectNoChanges: boolean; stopOnError: boolean; cancel: boolean }
+interface Args { stackFile: string; labDir: string; programDir: string; preview: boolean; expectNoChanges: boolean; stopOnError: boolean; cancel: boolean }
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    stackFile: path.join(REPO_ROOT, "Pulumi.lab.yaml"), labDir: process.env.LAB_DIR ?? path.join(REPO_ROOT, ".lab"),
+    stackFile: path.join(REPO_ROOT, "Pulumi.lab.yaml"), labDir: process.env.LAB_DIR ?? path.join(REPO_ROOT, ".lab"), programDir: REPO_ROOT,
     preview: false, expectNoChanges: false, stopOnError: false, cancel: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -31,11 +31,12 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--expect-no-changes") args.expectNoChanges = true;
     else if (flag === "--stop-on-error") args.stopOnError = true;
     else if (flag === "--cancel") args.cancel = true;
-    else if (flag === "--stack-file" || flag === "--lab-dir") {
+    else if (flag === "--stack-file" || flag === "--lab-dir" || flag === "--program-dir") {
       const value = argv[++i];
       if (value === undefined) throw new Error(`${flag} needs a value`);
       if (flag === "--stack-file") args.stackFile = path.resolve(value);
-      else args.labDir = path.resolve(value);
+      else if (flag === "--lab-dir") args.labDir = path.resolve(value);
+      else args.programDir = path.resolve(value);
     } else throw new Error(`unknown option ${flag}`);
   }
   return args;
@@ -49,7 +50,7 @@ async function labStack(args: Args): Promise<Stack> {
   registerCommandPlugin(args.labDir);
   // A fresh evaluation of index.ts per process: the driver runs one operation and exits.
   const program = async () => {
-    const main = await import(path.join(REPO_ROOT, "index.ts"));
+    const main = await import(path.join(args.programDir, "index.ts"));
     return { rolloutPlan: main.rolloutPlan, workers: main.workers };
   };
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "lab", projectName: "zombie-fleet", program }, {

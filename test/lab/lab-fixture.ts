@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "vitest";
 import { LAB_DIR, LabHosts, hostsSh, readLabHosts } from "../../lab/hosts";
-import { QueueReport, RedisTarget, reset, waitForClean } from "../../lab/load";
+import { QueueReport, RedisTarget, enqueueSteady, reset, waitForClean } from "../../lab/load";
 
 /** Boots `count` hosts, empties the queue, and starts a new stack (the lab's file backend and work dir emptied). */
 export async function freshLab(count: number): Promise<{ lab: LabHosts; redis: RedisTarget }> {
@@ -23,4 +23,14 @@ export async function expectNoRunLost(redis: RedisTarget, seconds = 90): Promise
     completedMoreThanOnce: 0, pending: 0, neverClaimed: 0, unaccounted: 0, failed: 0, completedOnce: report.enqueued,
   });
   return report;
+}
+
+/**
+ * A steady stream of runs in the background, as `npm run lab -- load` makes: at least `seconds` long and on until
+ * `stop()`, so the canary gate has runs to judge however long the engine takes to reach it on a busy machine.
+ */
+export function steadyLoad(redis: RedisTarget, seconds: number, rate: number, minMs = 1000, maxMs = 10_000) {
+  const done = new AbortController();
+  const enqueued = enqueueSteady(redis, { seconds, rate, minMs, maxMs, prefix: `run-${Date.now()}`, until: done.signal });
+  return { stop: () => { done.abort(); return enqueued; } };
 }

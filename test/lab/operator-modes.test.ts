@@ -2,7 +2,7 @@
 // line per wave, stopping after the canary until the release is promoted, and a fast rollback to a release the
 // hosts still hold. Runs on its own lab of 4 hosts. Needs root: `npm run test:lab`.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LabHosts, hostsSh } from "../../lab/hosts";
+import { LabHosts, hostsSh, setHostLink } from "../../lab/hosts";
 import { RedisTarget, enqueueRun, enqueueSteady } from "../../lab/load";
 import { expectNoRunLost as expectNoRunLostIn, freshLab } from "./lab-fixture";
 import { ApplyOptions, ApplyResult, LabStack, apply, commandsByHost, fleetStatus, versionOn } from "../../lab/rehearsal";
@@ -120,3 +120,24 @@ describe("rollout.rollback", () => {
     await expectNoRunLost();
   }, 600_000);
 });
+describe("fleet status with a host off the network", () => {
+  test("names the host that did not answer within the bound, reports the others, exits 1; all well once it is back", async () => {
+    await setHostLink(lab, "lab-worker-4", "down");
+    let status: Awaited<ReturnType<typeof fleetStatus>>;
+    try {
+      status = await fleetStatus(3);
+    } finally {
+      await setHostLink(lab, "lab-worker-4", "up");
+    }
+    expect(status.code, status.output).toBe(1);
+    const byName = new Map(status.hosts.map((h) => [h.name, h]));
+    expect(byName.get("lab-worker-4")).toMatchObject({ answered: false, error: expect.stringMatching(/timed out|ssh failed/) });
+    for (const host of FLEET.slice(0, 3)) expect(byName.get(host)?.answered, host).toBe(true);
+    expect(status.output).toMatch(/lab-worker-4/);
+    // Back on the network: the next status sees it again (the link needs a moment to carry traffic).
+    let back = await fleetStatus();
+    for (let i = 0; i < 5 && back.code !== 0; i++) back = await fleetStatus();
+    expect(back.code, back.output).toBe(0);
+  });
+});
+

@@ -80,23 +80,30 @@ export function runProgramWith(
 }
 
 /**
- * Runs the program from a copy of the repo in which `edit` changed some step scripts (file name → new text):
- * what the next `pulumi up` would see after a script change. node_modules is linked, not copied.
+ * A copy of the program (its folders, index.ts, package.json, tsconfig.json; node_modules linked, not copied) in
+ * which `edit` changed some step scripts (file name → new text): what the next `pulumi up` sees after a script
+ * change. The lab runs `pulumi up` from such a copy too (lab/up.ts --program-dir). Remove it with `dispose`.
  */
+export function programCopy(edit: Record<string, (text: string) => string>): { dir: string; dispose: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zf-repo-"));
+  for (const entry of ["config", "host", "host-scripts", "plan", "components", "test/program/support", "index.ts", "package.json", "tsconfig.json"]) {
+    fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
+  }
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  for (const [file, change] of Object.entries(edit)) {
+    const target = path.join(dir, "host-scripts", file);
+    fs.writeFileSync(target, change(fs.readFileSync(target, "utf8")));
+  }
+  return { dir, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs the program from a programCopy with `edit` applied. */
 export function runProgramWithScripts(config: Record<string, unknown>, edit: Record<string, (text: string) => string>): ProgramDump {
-  const copy = fs.mkdtempSync(path.join(os.tmpdir(), "zf-repo-"));
+  const copy = programCopy(edit);
   try {
-    for (const entry of ["config", "host", "host-scripts", "plan", "components", "test/program/support", "index.ts", "package.json", "tsconfig.json"]) {
-      fs.cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
-    }
-    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));
-    for (const [file, change] of Object.entries(edit)) {
-      const target = path.join(copy, "host-scripts", file);
-      fs.writeFileSync(target, change(fs.readFileSync(target, "utf8")));
-    }
-    return runProgramWith(config, [], copy);
+    return runProgramWith(config, [], copy.dir);
   } finally {
-    fs.rmSync(copy, { recursive: true, force: true });
+    copy.dispose();
   }
 }
 
