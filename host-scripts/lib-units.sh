@@ -46,21 +46,30 @@ zf_unit_describe() {
 }
 
 
-# zf_stop_unit UNIT SECONDS: `systemctl stop`, bounded, then confirms the unit is inactive. Returns 0 stopped,
-# 1 stop failed, 3 deadline passed; ZF_UNIT_DETAIL says what went wrong.
-zf_stop_unit() {
-  local unit=$1 seconds=$2 end rc=0 err
-  end=$(( $(zf_now_ms) + $(zf_ms "$seconds") ))
-  ZF_UNIT_DETAIL=''
-  err=$(timeout --kill-after=2 "$seconds" systemctl stop "$unit" 2>&1) || rc=$?
+# zf_systemctl_bounded SECONDS ACTION UNIT: `systemctl ACTION UNIT`, given at most SECONDS. Returns 0, 1 (refused)
+# or 3 (did not return in time); ZF_UNIT_DETAIL says which, with systemctl's own message when it refused.
+zf_systemctl_bounded() {
+  local seconds=$1 action=$2 unit=$3 rc=0 err
+  err=$(timeout --kill-after=2 "$seconds" systemctl "$action" "$unit" 2>&1) || rc=$?
   if (( rc == 124 || rc == 137 )); then
-    ZF_UNIT_DETAIL="systemctl stop ${unit} did not return within ${seconds}s (state $(zf_unit_describe "$unit"))"
+    ZF_UNIT_DETAIL="systemctl ${action} ${unit} did not return within ${seconds}s"
     return 3
   fi
   if (( rc != 0 )); then
-    ZF_UNIT_DETAIL="systemctl stop ${unit} failed (exit ${rc}): ${err//$'\n'/ }"
+    ZF_UNIT_DETAIL="systemctl ${action} ${unit} failed (exit ${rc}): ${err//$'\n'/ }"
     return 1
   fi
+}
+
+# zf_stop_unit UNIT SECONDS: `systemctl stop`, bounded, then confirms the unit is inactive. Returns 0 stopped,
+# 1 stop failed, 3 deadline passed; ZF_UNIT_DETAIL says what went wrong.
+zf_stop_unit() {
+  local unit=$1 seconds=$2 end rc=0
+  end=$(( $(zf_now_ms) + $(zf_ms "$seconds") ))
+  ZF_UNIT_DETAIL=''
+  zf_systemctl_bounded "$seconds" stop "$unit" || rc=$?
+  if (( rc == 3 )); then ZF_UNIT_DETAIL+=" (state $(zf_unit_describe "$unit"))"; fi
+  if (( rc != 0 )); then return "$rc"; fi
   if ! zf_wait_ms $(( end > $(zf_now_ms) + 1000 ? end : $(zf_now_ms) + 1000 )) zf_unit_inactive "$unit"; then
     ZF_UNIT_DETAIL="${unit} is $(zf_unit_describe "$unit") after systemctl stop"
     return 1
@@ -78,18 +87,10 @@ zf_restart_executor() {
 }
 
 zf_restart_executor_waiting() {
-  local seconds=$1 end rc=0 err
+  local seconds=$1 end
   end=$(( $(zf_now_ms) + $(zf_ms "$seconds") ))
   ZF_UNIT_DETAIL=''
-  err=$(timeout --kill-after=2 "$seconds" systemctl restart "$ZF_EXECUTOR_UNIT" 2>&1) || rc=$?
-  if (( rc == 124 || rc == 137 )); then
-    ZF_UNIT_DETAIL="systemctl restart ${ZF_EXECUTOR_UNIT} did not return within ${seconds}s"
-    return 3
-  fi
-  if (( rc != 0 )); then
-    ZF_UNIT_DETAIL="systemctl restart ${ZF_EXECUTOR_UNIT} failed (exit ${rc}): ${err//$'\n'/ }"
-    return 1
-  fi
+  zf_systemctl_bounded "$seconds" restart "$ZF_EXECUTOR_UNIT" || return
   if ! zf_wait_ms "$end" zf_executor_ready; then
     ZF_UNIT_DETAIL="${ZF_EXECUTOR_UNIT} is $(zf_unit_describe "$ZF_EXECUTOR_UNIT"), socket ${ZF_EXECUTOR_SOCKET} $(
       [[ -e "$ZF_EXECUTOR_SOCKET" ]] && echo present || echo missing) after ${seconds}s"
@@ -120,7 +121,7 @@ zf_start_worker() {
 }
 
 zf_start_worker_waiting() {
-  local seconds=$1 end rc=0 err state
+  local seconds=$1 end state
   end=$(( $(zf_now_ms) + $(zf_ms "$seconds") ))
   ZF_UNIT_DETAIL='' ZF_UNIT_ACTION=started
   # The worker connects to the executor once, without retry (facts/zombied.md): start it only after the socket.
@@ -132,15 +133,7 @@ zf_start_worker_waiting() {
   state=$(zf_unit_state "$ZF_WORKER_UNIT")
   if [[ "$state" == failed ]]; then systemctl reset-failed "$ZF_WORKER_UNIT" >/dev/null 2>&1 || true; fi
   if [[ ! "$state" =~ ^(inactive|failed)$ ]]; then ZF_UNIT_ACTION=restarted; fi
-  err=$(timeout --kill-after=2 "$(zf_timeout_s "$end")" systemctl "${ZF_UNIT_ACTION%ed}" "$ZF_WORKER_UNIT" 2>&1) || rc=$?
-  if (( rc == 124 || rc == 137 )); then
-    ZF_UNIT_DETAIL="systemctl ${ZF_UNIT_ACTION%ed} ${ZF_WORKER_UNIT} did not return within ${seconds}s"
-    return 3
-  fi
-  if (( rc != 0 )); then
-    ZF_UNIT_DETAIL="systemctl ${ZF_UNIT_ACTION%ed} ${ZF_WORKER_UNIT} failed (exit ${rc}): ${err//$'\n'/ }"
-    return 1
-  fi
+  zf_systemctl_bounded "$(zf_timeout_s "$end")" "${ZF_UNIT_ACTION%ed}" "$ZF_WORKER_UNIT" || return
   if ! zf_wait_ms "$end" zf_unit_active "$ZF_WORKER_UNIT"; then
     ZF_UNIT_DETAIL="${ZF_WORKER_UNIT} is $(zf_unit_describe "$ZF_WORKER_UNIT") after ${seconds}s"
     return 3
